@@ -1,0 +1,26 @@
+# `make demo` and `make test` work on a fresh machine: each creates .venv if it is missing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/analyzer: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+demo: $(BIN)/analyzer
+	$(BIN)/analyzer parse data/samples -o out/flows.parquet --rejects out/rejects.csv
+
+test: $(BIN)/analyzer
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+bench: $(BIN)/analyzer
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf out build *.egg-info

@@ -1,0 +1,60 @@
+"""The command line: a thin layer over the library.
+
+Each command is a module with ``add_arguments(parser)`` and ``run(args) -> int``, registered in
+``COMMANDS``. Errors of the library become one line on stderr and exit code 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from types import MappingProxyType
+
+from .. import __version__
+from ..errors import AnalyzerError
+from . import formats, parse
+
+COMMANDS = MappingProxyType(
+    {
+        "parse": parse,
+        "formats": formats,
+    }
+)
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors exit 2 with one line, like ours
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="analyzer", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.description = "Compliance analysis of firewall and proxy logs around software update servers."
+    parser.add_argument("--version", action="version", version=f"analyzer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name, module in COMMANDS.items():
+        doc = (module.__doc__ or "").strip().splitlines()
+        p = sub.add_parser(name, help=doc[0] if doc else None, description=(module.__doc__ or "").strip())
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 findings at --fail-on, 2 bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args._run(args)
+    except AnalyzerError as exc:
+        print(f"analyzer: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("analyzer: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK

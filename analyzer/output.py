@@ -1,0 +1,105 @@
+"""Writing frames to files: Parquet, CSV (formula-safe) and JSON, whole or chunk by chunk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import AnalyzerError
+
+# A spreadsheet evaluates a cell starting with one of these as a formula: log text must not be
+# able to run one (CSV injection). A leading apostrophe makes the cell literal text.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = {".parquet": "parquet", ".csv": "csv"}
+
+
+def neutralize_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Prefix string cells that a spreadsheet would evaluate with an apostrophe.
+
+    A cell that is exactly ``-`` (the logs' "no value") is left as it is: no spreadsheet reads it
+    as a formula. Example: ``=HYPERLINK(...)`` becomes ``'=HYPERLINK(...)``.
+    """
+    risky = pl.String
+    exprs = []
+    for name, dtype in frame.schema.items():
+        if dtype == risky:
+            col = pl.col(name)
+            danger = col.str.contains(r"^[=+\-@\t\r]") & (col != "-")
+            exprs.append(pl.when(danger).then(pl.lit("'") + col).otherwise(col).alias(name))
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
+    # CSV has no enum or nested types: write enums as text.
+    casts = [pl.col(n).cast(pl.String) for n, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical)]
+    frame = frame.with_columns(casts) if casts else frame
+    return neutralize_formulas(frame)
+
+
+def format_of(path: str | Path) -> str:
+    """``parquet`` or ``csv`` by the path's suffix, else an error saying what is supported."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise AnalyzerError(f"{path}: cannot write '{suffix or 'no suffix'}'; use .parquet or .csv")
+    return FORMATS[suffix]
+
+
+def write_frame(frame: pl.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` to ``path`` (.parquet or .csv, formula-safe)."""
+    fmt = format_of(path)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        frame.write_parquet(path)
+    else:
+        _csv_ready(frame).write_csv(path)
+
+
+class FrameWriter:
+    """Append frames of one schema to a Parquet or CSV file without holding them all.
+
+    Example::
+
+        with FrameWriter("flows.parquet", FLOW_SCHEMA) as w:
+            w.write(chunk)
+    """
+
+    def __init__(self, path: str | Path, schema: pl.Schema):
+        self.path = Path(path)
+        self.format = format_of(path)
+        self.schema = schema
+        self.rows = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._parquet: pq.ParquetWriter | None = None
+        self._csv = None
+        self._arrow_schema: pa.Schema | None = None
+        if self.format == "parquet":
+            self._arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
+            self._parquet = pq.ParquetWriter(self.path, self._arrow_schema, compression="zstd")
+        else:
+            self._csv = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+            self._header = True
+
+    def write(self, frame: pl.DataFrame) -> None:
+        self.rows += frame.height
+        if self._parquet is not None:
+            self._parquet.write_table(frame.to_arrow().cast(self._arrow_schema))
+        else:
+            _csv_ready(frame).write_csv(self._csv, include_header=self._header)
+            self._header = False
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        elif self._csv is not None:
+            if self._header:  # nothing written: still give the file its header
+                _csv_ready(pl.DataFrame(schema=self.schema)).write_csv(self._csv)
+            self._csv.close()
+
+    def __enter__(self) -> FrameWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,48 @@
+"""The registry of log formats, and format detection.
+
+``REGISTRY`` is a read-only dict from format name to :class:`Parser`. One word names a format
+everywhere: module, registry key, ``--format`` value, ``source_format`` column, sample folder.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from ..errors import InputError, UnknownNameError
+from . import squid
+from .base import ParseContext, ParseOptions, ParseOutput, Parser
+
+# Order matters only for detection messages; sniffs are meant to be mutually exclusive (a
+# conformance test checks that no parser claims another format's samples).
+REGISTRY: MappingProxyType[str, Parser] = MappingProxyType(
+    {
+        squid.PARSER.name: squid.PARSER,
+    }
+)
+
+__all__ = ["REGISTRY", "ParseContext", "ParseOptions", "ParseOutput", "Parser", "detect", "get"]
+
+
+def get(name: str) -> Parser:
+    """The parser registered as ``name``, or :class:`UnknownNameError` with a suggestion."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UnknownNameError("format", name, REGISTRY) from None
+
+
+def detect(head: list[str], options: ParseOptions, file: str) -> Parser:
+    """The one parser whose sniff accepts ``head``; an :class:`InputError` listing what was
+    tried (and any parser's hint) when none does."""
+    meaningful = [ln for ln in head if ln.strip()]
+    if not meaningful:
+        raise InputError("empty file: no lines to recognise", file=file)
+    for parser in REGISTRY.values():
+        if parser.sniff(head, options):
+            return parser
+    hints = [h for p in REGISTRY.values() if p.hint and (h := p.hint(head))]
+    tried = ", ".join(REGISTRY)
+    message = f"format not recognised (tried {tried}); pass --format NAME"
+    if hints:
+        message = f"{hints[0]} (tried {tried})"
+    raise InputError(message, file=file)

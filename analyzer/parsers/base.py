@@ -1,0 +1,85 @@
+"""What a parser is: a name, a sniff of a file's head, and a vectorized parse of lines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from ..schema import conform_rejects
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    """Options the user gives that change how lines are read.
+
+    ``tz``: the IANA zone of logs that record local time without an offset (PAN-OS, pfirewall,
+    Squid's ``%tl`` is self-describing). ``squid_logformat``: a Squid ``logformat`` definition
+    for files in a custom layout.
+    """
+
+    tz: str = "UTC"
+    squid_logformat: str | None = None
+
+
+@dataclass
+class ParseContext:
+    """Per-file context handed to every chunk of one file.
+
+    ``state`` carries what a parser learned in earlier chunks of the same file (a pfirewall
+    ``#Fields:`` header, for example).
+    """
+
+    file: str
+    options: ParseOptions = field(default_factory=ParseOptions)
+    state: dict = field(default_factory=dict)
+
+
+@dataclass
+class ParseOutput:
+    """What a parser makes of one chunk of lines.
+
+    Every input line ends in exactly one place: a row of ``records`` (flows, or DNS evidence for
+    evidence readers), a row of ``rejects``, or a count in ``skipped`` (headers, blank lines,
+    comments, lost-event markers), so ``records + rejects + sum(skipped) == lines``.
+    """
+
+    records: pl.DataFrame
+    rejects: pl.DataFrame
+    skipped: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, object] = field(default_factory=dict)
+    """Facts for the file summary, e.g. ``{"lost_events": 59}``; numbers are summed over chunks."""
+
+
+@dataclass(frozen=True)
+class Parser:
+    """A registered log format.
+
+    ``kind`` is ``"flows"`` for traffic logs (records follow ``FLOW_SCHEMA``) or ``"dns"`` for
+    readers of DNS evidence (records follow ``attribution.EVIDENCE_SCHEMA``).
+    ``sniff(head, options)`` answers whether a file's first lines are this format.
+    ``hint(head)`` may explain why a file that is not sniffed still looks close to this format
+    (e.g. a Squid log in a custom logformat), for the error message.
+    """
+
+    name: str
+    description: str
+    sniff: Callable[[list[str], ParseOptions], bool]
+    parse: Callable[[pl.DataFrame, ParseContext], ParseOutput]
+    kind: str = "flows"
+    hint: Callable[[list[str]], str | None] | None = None
+
+
+def reject_frame(lines: pl.DataFrame, reason: pl.Expr | str, ctx: ParseContext, fmt: str) -> pl.DataFrame:
+    """Build rejects from a frame of ``line_no``/``text`` rows and a reason (expression or text)."""
+    reason_expr = pl.lit(reason) if isinstance(reason, str) else reason
+    return conform_rejects(
+        lines.select(
+            pl.lit(ctx.file).alias("source_file"),
+            pl.col("line_no"),
+            pl.lit(fmt).alias("source_format"),
+            reason_expr.alias("reason"),
+            pl.col("text").alias("raw"),
+        )
+    )

@@ -1,0 +1,258 @@
+"""Sources: turn paths, globs and folders into numbered lines.
+
+Compression is recognised by magic bytes (gzip, bzip2, zstd), not by name, so a rotated
+``access.log.2.gz`` and a misnamed file both read. Files are read in chunks cut at line ends, so
+memory stays bounded on big logs; each chunk is a polars frame of ``line_no`` and ``text`` whose
+numbers are the lines' true numbers in the decompressed file. A UTF-8 BOM and CR of CRLF endings
+are removed; undecodable bytes are replaced with U+FFFD and counted; UTF-16 files (as PowerShell
+writes them) are decoded.
+"""
+
+from __future__ import annotations
+
+import bz2
+import glob as globlib
+import gzip
+import io
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+
+from .errors import InputError
+
+CHUNK_BYTES = 64 * 1024 * 1024
+"""Bytes read per chunk: large enough that polars' per-call overhead vanishes, small enough
+that a multi-gigabyte log never sits in memory whole."""
+
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\x28\xb5\x2f\xfd": "zstd"}
+_COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".zstd")
+_ROTATION = re.compile(r"^(?P<base>.*?)(?:\.(?P<n>\d+)|\.(?P<old>old))?$")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One input file: its path and the name shown in reports and evidence."""
+
+    path: Path
+    name: str
+    from_folder: bool = False
+    """Found by expanding a folder (or glob) rather than named by the user."""
+
+    @property
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+
+@dataclass
+class LineChunk:
+    """A run of consecutive lines of one file."""
+
+    lines: pl.DataFrame
+    """Columns ``line_no`` (Int64, from 1) and ``text`` (String, without line end)."""
+    decode_errors: int
+    """Bytes that were not valid UTF-8 and were replaced by U+FFFD."""
+
+
+def _rotation_key(path: Path) -> tuple[str, str, int]:
+    """Sort key putting rotated files oldest first: ``x.log.2.gz``, ``x.log.1``, ``x.log``."""
+    name = path.name
+    for suffix in _COMPRESSED_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    m = _ROTATION.match(name)
+    base = m.group("base")
+    if m.group("n") is not None:
+        rank = int(m.group("n"))
+    elif m.group("old") is not None:
+        rank = 1
+    else:
+        rank = 0
+    return (str(path.parent), base, -rank)
+
+
+def expand(paths: list[str | os.PathLike]) -> list[SourceFile]:
+    """Expand paths, globs and folders into files, rotated files oldest first.
+
+    Folders are walked recursively, skipping hidden entries. A path that matches nothing is an
+    :class:`InputError`. Example: ``expand(["data/samples/squid"])``.
+    """
+    out: list[SourceFile] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        text = os.fspath(raw)
+        p = Path(text)
+        found: list[Path]
+        from_folder = False
+        if p.is_dir():
+            from_folder = True
+            found = [
+                f
+                for f in p.rglob("*")
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            ]
+        elif p.is_file():
+            found = [p]
+        elif glob_chars(text):
+            from_folder = True
+            found = [Path(f) for f in globlib.glob(text, recursive=True) if Path(f).is_file()]
+            if not found:
+                raise InputError("no file matches this pattern", file=text)
+        elif p.exists():
+            raise InputError("not a regular file", file=text)
+        else:
+            raise InputError("no such file or folder", file=text)
+        for f in sorted(found, key=_rotation_key):
+            key = f.resolve()
+            if key in seen:
+                continue
+            seen.add(key)
+            if not os.access(f, os.R_OK):
+                raise InputError("permission denied", file=str(f))
+            out.append(SourceFile(path=f, name=str(f), from_folder=from_folder))
+    return out
+
+
+def glob_chars(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def compression_of(path: Path) -> str | None:
+    """The compression of a file by its magic bytes: ``gzip``, ``bzip2``, ``zstd`` or None."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    for magic, kind in _MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    return None
+
+
+def open_binary(src: SourceFile) -> tuple[BinaryIO, BinaryIO]:
+    """Open ``src`` decompressed. Returns (stream, raw file) so callers can report progress
+    in bytes of the file on disk."""
+    kind = compression_of(src.path)
+    raw = open(src.path, "rb")  # noqa: SIM115 - closed by the caller with the stream
+    try:
+        if kind == "gzip":
+            return gzip.GzipFile(fileobj=raw), raw
+        if kind == "bzip2":
+            return bz2.BZ2File(raw), raw
+        if kind == "zstd":
+            try:
+                import zstandard
+            except ImportError as exc:  # pragma: no cover - zstandard is a dependency
+                raise InputError("zstd file but the zstandard package is missing", file=src.name) from exc
+            return zstandard.ZstdDecompressor().stream_reader(raw), raw
+        return raw, raw
+    except Exception:
+        raw.close()
+        raise
+
+
+def _lines_frame(data: bytes, first_line: int) -> tuple[pl.DataFrame, int]:
+    """Split ``data`` (whole lines) into a frame; returns it and the count of replaced bytes."""
+    errors = 0
+    if not data:
+        return pl.DataFrame({"line_no": pl.Series([], dtype=pl.Int64), "text": pl.Series([], dtype=pl.String)}), 0
+    try:
+        frame = pl.read_lines(data, name="text")
+    except pl.exceptions.ComputeError:
+        # Rare path: invalid UTF-8. Replace bad bytes and count them (minus U+FFFD that the
+        # file really contained, so only replacements are counted).
+        text = data.decode("utf-8", errors="replace")
+        errors = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
+        frame = pl.read_lines(text.encode("utf-8"), name="text")
+    frame = frame.with_row_index("line_no", offset=first_line).select(
+        pl.col("line_no").cast(pl.Int64),
+        pl.col("text").str.strip_suffix("\r"),
+    )
+    return frame, errors
+
+
+def _decode_utf16(stream: BinaryIO, head: bytes) -> bytes:
+    data = head + stream.read()
+    codec = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
+    return data[2:].decode(codec, errors="replace").encode("utf-8")
+
+
+def iter_chunks(
+    src: SourceFile,
+    chunk_bytes: int = CHUNK_BYTES,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[LineChunk]:
+    """Yield the lines of ``src`` in chunks; ``progress`` receives bytes read on disk so far."""
+    try:
+        stream, raw = open_binary(src)
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), file=src.name) from exc
+    with raw, stream:
+        try:
+            yield from _chunks(stream, raw, chunk_bytes, progress)
+        except (OSError, EOFError, ValueError) as exc:
+            # Corrupt or truncated compressed data: say so plainly.
+            raise InputError(f"cannot read: {exc}", file=src.name) from exc
+        except Exception as exc:
+            if type(exc).__module__.startswith("zstandard"):
+                raise InputError(f"cannot read: {exc}", file=src.name) from exc
+            raise
+
+
+def _chunks(stream, raw, chunk_bytes, progress) -> Iterator[LineChunk]:
+    line = 1
+    carry = b""
+    first = True
+    while True:
+        block = stream.read(chunk_bytes)
+        if first:
+            first = False
+            if block.startswith((b"\xff\xfe", b"\xfe\xff")):
+                block = _decode_utf16(stream, block)
+                stream = io.BytesIO()
+            if block.startswith(b"\xef\xbb\xbf"):
+                block = block[3:]
+        if not block:
+            break
+        data = carry + block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry = data
+            continue
+        carry = data[cut + 1 :]
+        frame, errors = _lines_frame(data[: cut + 1], line)
+        line += frame.height
+        if progress is not None:
+            progress(raw.tell())
+        yield LineChunk(frame, errors)
+    if carry:
+        frame, errors = _lines_frame(carry, line)
+        yield LineChunk(frame, errors)
+    if progress is not None:
+        progress(raw.tell())
+
+
+def read_head(src: SourceFile, max_lines: int = 50, max_bytes: int = 256 * 1024) -> list[str]:
+    """The first lines of a file (decompressed, decoded), for sniffing its format."""
+    try:
+        stream, raw = open_binary(src)
+        with raw, stream:
+            data = stream.read(max_bytes)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read: {exc}", file=src.name) from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith("zstandard"):
+            raise InputError(f"cannot read: {exc}", file=src.name) from exc
+        raise
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        codec = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
+        text = data[2:].decode(codec, errors="replace")
+    else:
+        text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    lines = text.split("\n")
+    if len(data) == max_bytes and len(lines) > 1:
+        lines = lines[:-1]  # the last one may be cut
+    return [ln.removesuffix("\r") for ln in lines[:max_lines]]
