@@ -28,9 +28,11 @@ NAME = "squid"
 # Shapes used to sniff and to tell a reject's reason.
 _NATIVE_HEAD = re.compile(r"^\s*\d{9,10}(?:\.\d{1,3})?\s+-?\d+\s+\S+\s+[A-Z][A-Z0-9_]*/\d{1,3}\s+-?\d+\s+\S+\s+\S+")
 _COMMON_RE = (
-    r'^(?P<client>\S+) (?P<ident>\S+) (?P<user>.+?) \[(?P<tl>[^\]]+)\] "(?P<method>\S+) (?P<url>\S+)(?: (?P<proto>[^"]*))?" '
+    r"^(?P<client>\S+) (?P<ident>\S+) (?P<user>.+?) \[(?P<tl>[^\]]+)\] "
+    r'"(?P<method>\S+) (?P<url>\S+)(?: (?P<proto>[^"]*))?" '
     r"(?P<status>\d{1,3}) (?P<bytes>-?\d+|-)"
-    r'(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<ua>(?:[^"\\]|\\.)*)")? (?P<code>[A-Z][A-Z0-9_]*):(?P<hier>[A-Z][A-Z0-9_]*)\s*$'
+    r'(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<ua>(?:[^"\\]|\\.)*)")? '
+    r"(?P<code>[A-Z][A-Z0-9_]*):(?P<hier>[A-Z][A-Z0-9_]*)\s*$"
 )
 _COMMON_HEAD = re.compile(_COMMON_RE)
 _CACHE_LOG = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)?\s+(?:kid\d+\||\|)"
@@ -259,12 +261,19 @@ def _reason(text: pl.Expr) -> pl.Expr:
     )
 
 
+def _custom(options: ParseOptions) -> str | None:
+    """The custom logformat definition to use, or None for the built-in formats (also when
+    ``--squid-logformat`` names one of them: ``squid``, ``common``, ``combined``)."""
+    fmt = (options.squid_logformat or "").strip()
+    return fmt if fmt and fmt not in squid_logformat.BUILTIN_NAMES else None
+
+
 def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
     """Parse a chunk of Squid access.log lines into flows and rejects."""
     blank = lines["text"].str.strip_chars() == ""
     n_blank = int(blank.sum())
     lines = lines.filter(~blank)
-    if ctx.options.squid_logformat:
+    if _custom(ctx.options):
         flows, bad = squid_logformat.parse(lines, ctx, ctx.options.squid_logformat)
         rejects = reject_frame(bad, bad["reason"] if "reason" in bad.columns else "", ctx, NAME)
         return ParseOutput(flows, rejects, {"blank": n_blank} if n_blank else {})
@@ -287,7 +296,7 @@ def sniff(head: list[str], options: ParseOptions) -> bool:
     lines = [ln for ln in head if ln.strip()][:20]
     if not lines:
         return False
-    if options.squid_logformat:
+    if _custom(options):
         hits = squid_logformat.count_matches(lines, options.squid_logformat)
     else:
         hits = sum(1 for ln in lines if _NATIVE_HEAD.match(ln) or _COMMON_HEAD.match(ln))
