@@ -63,7 +63,10 @@ def files_table(result: ReadResult) -> Table:
     """Per file: format, lines, records, rejects and the first reject's line."""
     table = Table(title=f"Inputs (times read as {result.options.tz} where the log has no zone)")
     for col in ("file", "format", "lines", "records", "rejects", "skipped", "first reject"):
-        table.add_column(col, justify="right" if col not in ("file", "format") else "left")
+        # File names are folded, never cut: the user must see which file a row is about.
+        table.add_column(
+            col, justify="right" if col not in ("file", "format") else "left", overflow="fold", min_width=len(col)
+        )
     for f in result.files:
         table.add_row(
             escape(f.file),

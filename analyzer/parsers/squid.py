@@ -35,7 +35,7 @@ _COMMON_RE = (
     r"(?P<code>[A-Z][A-Z0-9_]*):(?P<hier>[A-Z][A-Z0-9_]*)\s*$"
 )
 _COMMON_HEAD = re.compile(_COMMON_RE)
-_CACHE_LOG = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)?\s+(?:kid\d+\||\|)"
+_CACHE_LOG = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?:\s+kid\d+\||\s*\|)"
 _EPOCH_START = re.compile(r"^\s*\d{9,10}(?:\.\d+)?\s")
 _HEADERS_SUFFIX = r"\s+(\[[^\]]*\])\s+(\[[^\]]*\])\s*$"
 

@@ -91,7 +91,9 @@ _NUMERIC = {
     "busy_time",
 }
 # Codes whose values may contain spaces when not quoted (Squid does not escape them).
-_SPACEY = {"un", "ul", "ue", "ui", "us", "uq", ">h", "<h", ">ha", "ea", "err_detail", "note", "tl", "tg"}
+# Other free-text codes (%ea, %note) stay one token: allowing spaces in several fields of one
+# line would make the match ambiguous.
+_SPACEY = {"un", "ul", "ue", "ui", "us", "uq", ">h", "<h", ">ha"}
 
 # Codes read into flow fields; the first code of each list that the definition has wins.
 _FIELD_CODES = {
