@@ -1,0 +1,73 @@
+"""Every registered parser against every sample of its format in data/samples/<name>/.
+
+The parser must recognise its own samples, account for every line (records + rejects +
+skipped == lines), produce records of its kind's schema, and no other parser may claim the file.
+New parsers are picked up from the registry; their samples from the folder named like them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from analyzer.parsers import REGISTRY
+from analyzer.parsers.base import ParseOptions
+from analyzer.read import read_logs
+from analyzer.schema import FLOW_SCHEMA
+from analyzer.sources import SourceFile, read_head
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+NOT_LOGS = {".md", ".txt", ".toml", ".json", ".yaml", ".yml"}
+"""Documentation and expected-result files that may sit beside samples."""
+
+
+def _cases():
+    for name in REGISTRY:
+        folder = SAMPLES / name
+        files = (
+            sorted(
+                p for p in folder.rglob("*") if p.is_file() and p.suffix not in NOT_LOGS and not p.name.startswith(".")
+            )
+            if folder.is_dir()
+            else []
+        )
+        if not files:
+            yield pytest.param(name, None, id=f"{name}-no-samples")
+        for path in files:
+            yield pytest.param(name, path, id=f"{name}-{path.relative_to(folder)}")
+
+
+def _schema_of(kind: str):
+    if kind == "flows":
+        return FLOW_SCHEMA
+    try:
+        return importlib.import_module("analyzer.attribution").EVIDENCE_SCHEMA
+    except (ImportError, AttributeError):
+        return None
+
+
+@pytest.mark.parametrize(("name", "path"), list(_cases()))
+def test_parser_reads_its_samples_and_only_its_own(name, path):
+    if path is None:
+        pytest.skip(f"no samples in data/samples/{name}/ yet")
+    parser = REGISTRY[name]
+    head = read_head(SourceFile(path=path, name=str(path)))
+    options = ParseOptions()
+    assert parser.sniff(head, options), f"{name} does not recognise its own sample {path.name}"
+    claimed = [other for other, p in REGISTRY.items() if other != name and p.sniff(head, options)]
+    assert not claimed, f"{path.name} is also claimed by {claimed}"
+
+    result = read_logs([str(path)])
+    (summary,) = result.files
+    assert summary.format == name
+    assert summary.lines > 0
+    assert summary.lines == summary.records + summary.rejects + summary.skipped_total
+    assert summary.records > summary.rejects, "malformed lines must stay a minority of a sample"
+    records = result.flows if parser.kind == "flows" else result.evidence.get(parser.kind)
+    assert records is not None and records.height == summary.records
+    schema = _schema_of(parser.kind)
+    if schema is not None:
+        assert records.schema == schema
+    assert set(records["line_no"].to_list()).isdisjoint(result.rejects["line_no"].to_list())
