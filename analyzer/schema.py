@@ -55,6 +55,7 @@ FLOW_COLUMNS: tuple[Column, ...] = (
     Column("end_reason", pl.String, "why the session ended (PAN-OS)"),
     Column("host_source", pl.Enum(list(HOST_SOURCES)), "how dst_host is known"),
     Column("host_candidates", pl.Int32, "how many names evidence tied to dst_ip (1 = unique)"),
+    Column("host_names", pl.String, "names evidence tied to dst_ip, space separated, dst_host first"),
     Column("extra", pl.String, "vendor fields without a column of their own, as a JSON object"),
     Column("source_format", pl.String, "the parser that read the line"),
     Column("source_file", pl.String, "the file the line came from"),

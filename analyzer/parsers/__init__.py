@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ..errors import InputError, UnknownNameError
-from . import squid, winfirewall
+from . import dnscsv, squid, winfirewall, zeekdns
 from .base import ParseContext, ParseOptions, ParseOutput, Parser
 
 # Order matters only for detection messages; sniffs are meant to be mutually exclusive (a
@@ -18,6 +18,8 @@ REGISTRY: MappingProxyType[str, Parser] = MappingProxyType(
     {
         squid.PARSER.name: squid.PARSER,
         winfirewall.PARSER.name: winfirewall.PARSER,
+        dnscsv.PARSER.name: dnscsv.PARSER,
+        zeekdns.PARSER.name: zeekdns.PARSER,
     }
 )
 

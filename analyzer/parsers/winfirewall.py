@@ -5,7 +5,8 @@ A file starts with comment lines, the last of which names the fields::
     #Version: 1.5
     #Software: Microsoft Windows Firewall
     #Time Format: Local
-    #Fields: date time action protocol src-ip dst-ip src-port dst-port size tcpflags tcpsyn tcpack tcpwin icmptype icmpcode info path
+    #Fields: date time action protocol src-ip dst-ip src-port dst-port size tcpflags tcpsyn tcpack tcpwin
+             icmptype icmpcode info path        (one line in the file)
 
 Newer builds add an 18th field ``pid``; the header is the schema, so any list is read, fields the
 analyzer has no column for are kept in ``extra``, and a header that re-appears mid-file (the
