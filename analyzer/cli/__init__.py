@@ -12,12 +12,15 @@ from types import MappingProxyType
 
 from .. import __version__
 from ..errors import AnalyzerError
-from . import formats, parse
+from . import check, formats, parse, policy, profiles
 
 COMMANDS = MappingProxyType(
     {
         "parse": parse,
         "formats": formats,
+        "check": check,
+        "profiles": profiles,
+        "policy": policy,
     }
 )
 

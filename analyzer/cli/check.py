@@ -1,0 +1,80 @@
+"""Check logs against the site's policy: findings, coverage and every flow with its verdict.
+
+Reads the logs (and --dns evidence), attributes IP-only flows, keeps the flows of the site's
+update servers, matches them against the allow-list profile and the hierarchy, and writes
+OUTDIR/findings.json, findings.csv, coverage.csv and flows.parquet (plus any other registered
+report). Exit code 0 when no finding is at or above --fail-on (default high), 1 when one is,
+2 on bad input or usage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from rich.table import Table
+
+from ..check import run_check
+from ..parsers.base import ParseOptions
+from ..reports import WRITERS
+from ..verdicts import SEVERITIES, VERDICTS
+from .common import add_input_arguments, files_table, print_table, progress_bar
+
+
+def add_arguments(parser) -> None:
+    add_input_arguments(parser)
+    parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file (servers, hierarchy, policy)")
+    parser.add_argument("--profile", metavar="NAME", help="allow-list profile instead of the site's (name or file)")
+    parser.add_argument("--dns", nargs="+", default=[], metavar="PATH", help="DNS evidence files for IP-only flows")
+    parser.add_argument("--since", metavar="TIME", help="judge flows from this time (site's zone unless an offset)")
+    parser.add_argument("--until", metavar="TIME", help="judge flows before this time")
+    parser.add_argument("--last", metavar="DURATION", help="judge the last 30m, 24h, 7d, 2w (before --until or now)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the results")
+    parser.add_argument(
+        "--fail-on",
+        default="high",
+        choices=SEVERITIES,
+        help="exit 1 when a finding has this severity or a higher one (default: high)",
+    )
+
+
+def run(args) -> int:
+    options = ParseOptions(tz=args.tz or "UTC", squid_logformat=args.squid_logformat)
+    with progress_bar(args.quiet) as progress:
+        result = run_check(
+            args.paths,
+            args.site,
+            profile=args.profile,
+            format=args.format,
+            dns=args.dns,
+            tz=args.tz,
+            since=args.since,
+            until=args.until,
+            last=args.last,
+            options=options,
+            progress=progress,
+        )
+    outdir = Path(args.output)
+    written = [write(result, outdir) for write in WRITERS.values()]
+    print_table(files_table(result.read), args.quiet)
+    print_table(summary_table(result), args.quiet)
+    if not args.quiet:
+        never = result.coverage.filter(result.coverage["status"] == "never-seen").height
+        print(f"coverage: {result.coverage.height - never} of {result.coverage.height} required flows seen")
+        if result.outside_window:
+            print(f"{result.outside_window:,} flows outside {result.window.describe()} not judged")
+        print("written: " + ", ".join(str(p) for p in written))
+    return 1 if result.fails(args.fail_on) else 0
+
+
+def summary_table(result) -> Table:
+    """Per verdict: severity, flows and findings."""
+    p = result.policy
+    table = Table(title=f"Verdicts (profile {escape(p.profile.name)}, wildcard {p.wildcard}, times {result.timezone})")
+    for col in ("verdict", "severity", "flows", "findings"):
+        table.add_column(col, justify="left" if col in ("verdict", "severity") else "right")
+    per_verdict = dict(result.findings.group_by("verdict").len().iter_rows())
+    for verdict, (severity, _) in VERDICTS.items():
+        table.add_row(verdict, severity, f"{result.summary.get(verdict, 0):,}", f"{per_verdict.get(verdict, 0):,}")
+    table.add_row("out-of-scope", "", f"{result.summary.get('out-of-scope', 0):,}", "")
+    return table

@@ -1,0 +1,24 @@
+"""Report writers: one plain registry from name to ``function(result, outdir) -> Path``.
+
+Each writer takes a :class:`analyzer.check.CheckResult` and an output folder and writes one file.
+``analyzer check`` runs every registered writer. The machine-readable writers live in
+:mod:`analyzer.reports.machine`; human reports (HTML, Markdown) register here the same way.
+
+Example::
+
+    for name, write in WRITERS.items():
+        write(result, Path("out"))
+"""
+
+from __future__ import annotations
+
+from . import machine
+
+WRITERS = {
+    "findings.json": machine.write_findings_json,
+    "findings.csv": machine.write_findings_csv,
+    "coverage.csv": machine.write_coverage_csv,
+    "flows.parquet": machine.write_flows_parquet,
+}
+
+__all__ = ["WRITERS"]

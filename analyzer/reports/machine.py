@@ -1,0 +1,115 @@
+"""Machine-readable outputs of a check: findings.json, findings.csv, coverage.csv, flows.parquet.
+
+Deterministic: the same input gives byte-identical files (stable sort orders, no time of the run,
+times as ISO 8601 UTC). CSV cells that a spreadsheet would evaluate are neutralized.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from ..output import write_frame
+from ..verdicts import VERDICTS
+
+SCHEMA_VERSION = 1
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def findings_document(result) -> dict:
+    """The content of findings.json as plain data (see the README for the fields)."""
+    policy = result.policy
+    inputs = [
+        {
+            "file": f.file,
+            "format": f.format,
+            "kind": f.kind,
+            "status": f.status,
+            "lines": f.lines,
+            "flows": f.records if f.kind == "flows" else 0,
+            "records": f.records,
+            "rejects": f.rejects,
+            "skipped": f.skipped_total,
+        }
+        for f in result.read.files
+    ]
+    findings = []
+    for row in result.findings.iter_rows(named=True):
+        row = dict(row)
+        row["first_seen"] = _iso(row["first_seen"])
+        row["last_seen"] = _iso(row["last_seen"])
+        row["evidence"] = [{"file": e["file"], "line": e["line"]} for e in row["evidence"] or []]
+        findings.append(row)
+    coverage = []
+    for row in result.coverage.iter_rows(named=True):
+        row = dict(row)
+        row["first_seen"] = _iso(row["first_seen"])
+        row["last_seen"] = _iso(row["last_seen"])
+        coverage.append(row)
+    window = result.window
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "policy": {
+            "profile": policy.profile.name,
+            "title": policy.profile.title,
+            "document": policy.profile.document,
+            "version": policy.profile.version,
+            "url": policy.profile.url,
+            "wildcard": policy.wildcard,
+            "wsus_web_site": policy.site.wsus_web_site,
+            "site": policy.site.file,
+            "servers": [
+                {"name": s.name, "fqdn": s.fqdn, "addresses": list(s.addresses), "role": s.role, "upstream": s.upstream}
+                for s in policy.site.servers
+            ],
+        },
+        "timezone": result.timezone,
+        "window": {"since": _iso(window.since), "until": _iso(window.until), "outside": result.outside_window},
+        "inputs": inputs,
+        "summary": dict(result.summary),
+        "verdicts": {v: {"severity": s, "description": d} for v, (s, d) in VERDICTS.items()},
+        "findings": findings,
+        "coverage": coverage,
+    }
+
+
+def write_findings_json(result, outdir: Path) -> Path:
+    """OUTDIR/findings.json: inputs, summary, findings, coverage, policy and timezone."""
+    path = Path(outdir) / "findings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(findings_document(result), indent=2, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+def write_findings_csv(result, outdir: Path) -> Path:
+    """OUTDIR/findings.csv: one finding per row; evidence as ``file:line`` separated by spaces."""
+    path = Path(outdir) / "findings.csv"
+    frame = result.findings.with_columns(
+        pl.col("evidence")
+        .list.eval(pl.element().struct.field("file") + ":" + pl.element().struct.field("line").cast(pl.String))
+        .list.join(" ")
+        .alias("evidence")
+    )
+    write_frame(frame, path)
+    return path
+
+
+def write_coverage_csv(result, outdir: Path) -> Path:
+    """OUTDIR/coverage.csv: every required entry and hierarchy pair per server, with its status."""
+    path = Path(outdir) / "coverage.csv"
+    write_frame(result.coverage, path)
+    return path
+
+
+def write_flows_parquet(result, outdir: Path) -> Path:
+    """OUTDIR/flows.parquet: every flow with its server, verdict, reason, severity and entry."""
+    path = Path(outdir) / "flows.parquet"
+    write_frame(result.flows, path)
+    return path
