@@ -365,3 +365,38 @@ def normalize_answer_lists(answers: pl.Series) -> pl.Series:
     rows = pl.DataFrame({"_r": pl.int_range(answers.len(), dtype=pl.UInt32, eager=True)})
     out = rows.join(grouped, on="_r", how="left", maintain_order="left")
     return out["_n"].fill_null(pl.lit([], pl.List(pl.String))).alias(answers.name)
+
+
+def read_evidence(paths: list[str], options=None):
+    """Read DNS evidence files (``--dns``) with their format sniffed; every file must be a DNS
+    evidence format. Returns the :class:`~analyzer.read.ReadResult` (evidence in
+    ``.evidence["dns"]``, per-file summaries in ``.files``).
+
+    Example: ``read_evidence(["data/samples/dnscsv"]).evidence["dns"]``.
+    """
+    from .errors import InputError
+    from .read import read_logs  # read imports the parsers, which import this module
+
+    result = read_logs(paths, options=options)
+    for f in result.files:
+        if f.kind is not None and f.kind != "dns":
+            raise InputError(
+                f"not DNS evidence (it reads as {f.format}); --dns takes dnscsv or zeekdns files", file=f.file
+            )
+    return result
+
+
+def summary(flows: pl.DataFrame) -> str:
+    """One line on how IP-only flows were attributed, e.g. ``"attributed 12 of 15 IP-only flows
+    (dns 10, session 2); 3 unattributed"``."""
+    ip_only = flows.filter(
+        pl.col("dst_ip").is_not_null() & (pl.col("host_source").is_null() | (pl.col("host_source") != "log"))
+    )
+    done = ip_only.filter(pl.col("dst_host").is_not_null())
+    by = done.group_by("host_source").len().sort("host_source")
+    parts = ", ".join(f"{src} {n:,}" for src, n in by.iter_rows())
+    return (
+        f"attributed {done.height:,} of {ip_only.height:,} IP-only flows"
+        + (f" ({parts})" if parts else "")
+        + f"; {ip_only.height - done.height:,} unattributed"
+    )
