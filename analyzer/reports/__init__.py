@@ -12,13 +12,16 @@ Example::
 
 from __future__ import annotations
 
-from . import machine
+from . import charts, html, machine, markdown
 
 WRITERS = {
     "findings.json": machine.write_findings_json,
     "findings.csv": machine.write_findings_csv,
     "coverage.csv": machine.write_coverage_csv,
     "flows.parquet": machine.write_flows_parquet,
+    "charts": charts.write,
+    "report.html": html.write,
+    "report.md": markdown.write,
 }
 
 __all__ = ["WRITERS"]
