@@ -9,15 +9,17 @@ report). Exit code 0 when no finding is at or above --fail-on (default high), 1 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
 
+from ..baseline import changes, compare, current_only, load_baseline
 from ..check import run_check
 from ..parsers.base import ParseOptions
 from ..reports import WRITERS
-from ..verdicts import SEVERITIES, VERDICTS
+from ..verdicts import FINDINGS_SCHEMA, SEVERITIES, VERDICTS
 from .common import add_input_arguments, files_table, print_table, progress_bar
 
 
@@ -31,6 +33,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--last", metavar="DURATION", help="judge the last 30m, 24h, 7d, 2w (before --until or now)")
     parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the results")
     parser.add_argument(
+        "--baseline",
+        metavar="PREVIOUS/findings.json",
+        help="a previous run's findings.json: mark each finding new, persisting or resolved",
+    )
+    parser.add_argument(
         "--fail-on",
         default="high",
         choices=SEVERITIES,
@@ -40,6 +47,8 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     options = ParseOptions(tz=args.tz or "UTC", squid_logformat=args.squid_logformat)
+    # Read the baseline first: a bad one should fail in a second, not after the whole check.
+    baseline = load_baseline(args.baseline, FINDINGS_SCHEMA) if args.baseline else None
     with progress_bar(args.quiet) as progress:
         result = run_check(
             args.paths,
@@ -54,17 +63,27 @@ def run(args) -> int:
             options=options,
             progress=progress,
         )
+    failing = result.fails(args.fail_on)  # only this run's findings count, never resolved ones
+    if baseline is not None:
+        result.findings = compare(result.findings, baseline)
     outdir = Path(args.output)
     written = [write(result, outdir) for write in WRITERS.values()]
-    print_table(files_table(result.read), args.quiet)
+    # On a terminal: the inputs, the summary and where things went; piped or in a scheduler's
+    # log: the summary alone; --quiet: nothing (the exit code speaks).
+    terminal = sys.stdout.isatty()
+    if terminal:
+        print_table(files_table(result.read), args.quiet)
     print_table(summary_table(result), args.quiet)
-    if not args.quiet:
+    if baseline is not None and not args.quiet:
+        diff = changes(result.findings)
+        print(f"since the baseline: {diff['new']} new, {diff['resolved']} resolved, {diff['persisting']} persisting")
+    if terminal and not args.quiet:
         never = result.coverage.filter(result.coverage["status"] == "never-seen").height
         print(f"coverage: {result.coverage.height - never} of {result.coverage.height} required flows seen")
         if result.outside_window:
             print(f"{result.outside_window:,} flows outside {result.window.describe()} not judged")
         print("written: " + ", ".join(str(p) for p in written))
-    return 1 if result.fails(args.fail_on) else 0
+    return 1 if failing else 0
 
 
 def summary_table(result) -> Table:
@@ -73,7 +92,7 @@ def summary_table(result) -> Table:
     table = Table(title=f"Verdicts (profile {escape(p.profile.name)}, wildcard {p.wildcard}, times {result.timezone})")
     for col in ("verdict", "severity", "flows", "findings"):
         table.add_column(col, justify="left" if col in ("verdict", "severity") else "right")
-    per_verdict = dict(result.findings.group_by("verdict").len().iter_rows())
+    per_verdict = dict(current_only(result.findings).group_by("verdict").len().iter_rows())
     for verdict, (severity, _) in VERDICTS.items():
         table.add_row(verdict, severity, f"{result.summary.get(verdict, 0):,}", f"{per_verdict.get(verdict, 0):,}")
     table.add_row("out-of-scope", "", f"{result.summary.get('out-of-scope', 0):,}", "")
