@@ -98,92 +98,131 @@ def _scan_headers(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame,
     return frame, field_lists, time_formats
 
 
-def _int(col: pl.Expr, dtype=pl.Int64) -> pl.Expr:
-    return pl.when(col != "-").then(col.cast(dtype, strict=False))
+class _Fields:
+    """Expressions over one split line under a given ``#Fields:`` list."""
 
+    def __init__(self, fields: tuple[str, ...]):
+        self.n = len(fields)
+        self.raw = {name: pl.col(f"_f{i}") for i, name in enumerate(fields)}
+        self.ints = [name for name in _INT_FIELDS if name in self.raw]
+        self.extra = [name for name in fields if name not in _COLUMN_FIELDS]
 
-def _bad_int(col: pl.Expr, dtype=pl.Int64) -> pl.Expr:
-    return (col != "-") & col.cast(dtype, strict=False).is_null()
+    def get(self, name: str) -> pl.Expr:
+        return self.raw.get(name, pl.lit(None, pl.String))
+
+    def num(self, name: str) -> pl.Expr:
+        return pl.col(f"_i_{name}") if name in self.ints else pl.lit(None, pl.Int64)
+
+    def bad_int(self, name: str) -> pl.Expr:
+        return (self.raw[name] != "-") & pl.col(f"_i_{name}").is_null()
+
+    def split(self, group: pl.DataFrame, time_format: str, tz: str) -> pl.LazyFrame:
+        """Lines → lazy frame of field count, split fields, typed numbers, time and action."""
+        text = _collapse_spaces(group["text"])
+        # Each field becomes a column once; every expression below reads those columns.
+        lf = (
+            group.lazy()
+            .select(
+                "line_no",
+                "text",
+                (text.str.count_matches(" ", literal=True) + 1).alias("_n"),
+                text.str.splitn(" ", self.n).struct.rename_fields([f"_f{i}" for i in range(self.n)]).alias("_s"),
+            )
+            .unnest("_s")
+        )
+        return lf.with_columns(
+            # Typed numeric fields once; "-" means not applicable and stays null.
+            *[
+                pl.when(self.raw[k] != "-").then(self.raw[k].cast(pl.Int64, strict=False)).alias(f"_i_{k}")
+                for k in self.ints
+            ],
+            _stamp(self.get("date"), self.get("time"), time_format, tz).alias("_time"),
+            self.get("action").alias("_action"),
+        )
+
+    def bad(self) -> pl.Expr:
+        """Cheap flag of lines that are rejects (the reason is worded only for those)."""
+        action = pl.col("_action")
+        wrong = pl.col("_time").is_null() | ~action.is_in(list(ACTIONS))
+        if self.ints:
+            wrong = wrong | pl.any_horizontal([self.bad_int(k) for k in self.ints])
+        return ((pl.col("_n") != self.n) | ((action != LOST_EVENTS) & wrong)).fill_null(True)
+
+    def reason(self, tz: str) -> pl.Expr:
+        """Why a line flagged by :meth:`bad` is not a flow, in words."""
+        action = pl.col("_action")
+        reason = pl.when(pl.col("_n") != self.n).then(
+            pl.lit(f"{self.n} fields expected by #Fields:, ") + pl.col("_n").cast(pl.String) + pl.lit(" found")
+        )
+        reason = reason.when(pl.col("_time").is_null()).then(
+            pl.lit(f"date/time is not YYYY-MM-DD HH:MM:SS or does not exist in {tz}")
+        )
+        reason = reason.when(~action.is_in(list(ACTIONS))).then(pl.lit("unknown action '") + action + "'")
+        for k in self.ints:
+            reason = reason.when(self.bad_int(k)).then(pl.lit(f"{k} is not a number: '") + self.raw[k] + "'")
+        return reason.otherwise(pl.lit("not a pfirewall.log line"))
 
 
 def _parse_group(
     group: pl.DataFrame, fields: tuple[str, ...], time_format: str, ctx: ParseContext
 ) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
-    """Data lines under one field list and time format → (flows, rejects, lost lines, lost events)."""
-    n = len(fields)
-    text = _collapse_spaces(group["text"])
-    found = text.str.count_matches(" ", literal=True) + 1
-    frame = group.select("line_no", "text").with_columns(text.alias("_t"), found.alias("_n"))
-    wrong = frame.filter(pl.col("_n") != n)
-    rejects = [
-        reject_frame(
-            wrong,
-            pl.lit(f"{n} fields expected by #Fields:, ") + pl.col("_n").cast(pl.String) + pl.lit(" found"),
-            ctx,
-            NAME,
+    """Data lines under one field list and time format → (flows, rejects, lost lines, lost events).
+
+    Built as one lazy query so polars runs the per-field expressions in parallel; rejects, lost
+    event markers and flows are told apart by flags of that one result.
+    """
+    tz = ctx.options.tz
+    f = _Fields(fields)
+    action = pl.col("_action")
+    protocol = f.get("protocol").str.to_lowercase()
+    extra = [(f.num(k) if k in f.ints else pl.when(f.raw[k] != "-").then(f.raw[k])).alias(k) for k in f.extra]
+    direction = f.get("path").replace_strict(DIRECTIONS, default=None)
+    # XP's OPEN-INBOUND lines have no path but say their direction in the action.
+    direction = pl.when(action == "OPEN-INBOUND").then(pl.lit("inbound")).otherwise(direction)
+    out = (
+        f.split(group, time_format, tz)
+        .select(
+            "line_no",
+            f.bad().alias("_bad"),
+            (action == LOST_EVENTS).fill_null(False).alias("_lost"),
+            f.num("info").alias("_info"),
+            pl.col("_time").alias("time"),
+            pl.when(f.get("src-ip") != "-").then(f.get("src-ip")).alias("src_ip"),
+            f.num("src-port").cast(pl.Int32).alias("src_port"),
+            pl.when(f.get("dst-ip") != "-").then(f.get("dst-ip")).alias("dst_ip"),
+            f.num("dst-port").cast(pl.Int32).alias("dst_port"),
+            pl.when(protocol != "-").then(protocol.replace(PROTOCOLS)).alias("protocol"),
+            direction.alias("direction"),
+            action.replace_strict(ACTIONS, default=None).alias("action"),
+            action.alias("vendor_action"),
+            f.num("size").alias("bytes"),
+            (pl.struct(extra).struct.json_encode() if extra else pl.lit(None, pl.String)).alias("extra"),
         )
-    ]
-    frame = frame.filter(pl.col("_n") == n)
-    names = [f"f{i}" for i in range(n)]
-    tok = frame.with_columns(pl.col("_t").str.splitn(" ", n).struct.rename_fields(names).alias("_s")).unnest("_s")
-    f = {name: pl.col(f"f{i}") for i, name in enumerate(fields)}
-    missing = pl.lit(None, pl.String)
-    get = lambda name: f.get(name, missing)  # noqa: E731 - a field the header may not have
+        .collect()
+    )
+    rejects = reject_frame(group.clear(), "", ctx, NAME)
+    if out["_bad"].any():
+        bad_lines = group.join(out.filter("_bad").select("line_no"), on="line_no", how="semi")
+        worded = f.split(bad_lines, time_format, tz).with_columns(f.reason(tz).alias("_reason")).collect()
+        rejects = reject_frame(worded, pl.col("_reason"), ctx, NAME)
+    lost = out.filter(~pl.col("_bad") & pl.col("_lost"))
+    lost_events = int(lost["_info"].sum() or 0)
+    flows = out.filter(~pl.col("_bad") & ~pl.col("_lost")).with_columns(
+        pl.lit(NAME).alias("source_format"), pl.lit(ctx.file).alias("source_file")
+    )
+    return conform_flows(flows), rejects, lost.height, lost_events
 
-    lost = tok.filter(get("action") == LOST_EVENTS)
-    lost_events = int(lost.select(_int(get("info")).sum()).item() or 0) if lost.height else 0
-    tok = tok.filter(get("action") != LOST_EVENTS)
 
-    stamp = pl.concat_str([get("date"), get("time")], separator=" ").str.strptime(
+def _stamp(date: pl.Expr, time: pl.Expr, time_format: str, tz: str) -> pl.Expr:
+    """UTC time of a line from its ``date`` and ``time`` fields."""
+    stamp = pl.concat_str([date, time], separator=" ").str.strptime(
         pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False
     )
     if time_format.upper() == "UTC":
-        stamp = stamp.dt.replace_time_zone("UTC")
-    else:
-        # The hour repeated when clocks go back cannot be told apart: take its first pass. Times
-        # in the hour skipped when clocks go forward do not exist and are rejected.
-        stamp = stamp.dt.replace_time_zone(ctx.options.tz, ambiguous="earliest", non_existent="null")
-        stamp = stamp.dt.convert_time_zone("UTC")
-    tok = tok.with_columns(stamp.alias("_time"))
-    bad_ints = [name for name in _INT_FIELDS if name in f]
-    reason = pl.when(pl.col("_time").is_null()).then(
-        pl.lit(f"date/time is not YYYY-MM-DD HH:MM:SS or does not exist in {ctx.options.tz}")
-    )
-    reason = reason.when(~get("action").is_in(list(ACTIONS))).then(pl.lit("unknown action '") + get("action") + "'")
-    for name in bad_ints:
-        reason = reason.when(_bad_int(f[name])).then(pl.lit(f"{name} is not a number: '") + f[name] + "'")
-    tok = tok.with_columns(reason.alias("_reason"))
-    bad = tok.filter(pl.col("_reason").is_not_null())
-    rejects.append(reject_frame(bad, pl.col("_reason"), ctx, NAME))
-    tok = tok.filter(pl.col("_reason").is_null())
-
-    protocol = get("protocol").str.to_lowercase()
-    extra_fields = [name for name in fields if name not in _COLUMN_FIELDS]
-    extra = [
-        (_int(f[name]) if name in _INT_FIELDS else pl.when(f[name] != "-").then(f[name])).alias(name)
-        for name in extra_fields
-    ]
-    vendor = get("action")
-    direction = get("path").replace_strict(DIRECTIONS, default=None)
-    # XP's OPEN-INBOUND lines have no path but say their direction in the action.
-    direction = pl.when(vendor == "OPEN-INBOUND").then(pl.lit("inbound")).otherwise(direction)
-    flows = tok.select(
-        pl.col("_time").alias("time"),
-        pl.when(get("src-ip") != "-").then(get("src-ip")).alias("src_ip"),
-        _int(get("src-port"), pl.Int32).alias("src_port"),
-        pl.when(get("dst-ip") != "-").then(get("dst-ip")).alias("dst_ip"),
-        _int(get("dst-port"), pl.Int32).alias("dst_port"),
-        pl.when(protocol != "-").then(protocol.replace(PROTOCOLS)).alias("protocol"),
-        direction.alias("direction"),
-        vendor.replace_strict(ACTIONS, default=None).alias("action"),
-        vendor.alias("vendor_action"),
-        _int(get("size")).alias("bytes"),
-        (pl.struct(extra).struct.json_encode() if extra else pl.lit(None, pl.String)).alias("extra"),
-        pl.lit(NAME).alias("source_format"),
-        pl.lit(ctx.file).alias("source_file"),
-        pl.col("line_no"),
-    )
-    return conform_flows(flows), pl.concat(rejects), lost.height, lost_events
+        return stamp.dt.replace_time_zone("UTC")
+    # The hour repeated when clocks go back cannot be told apart: take its first pass. Times in
+    # the hour skipped when clocks go forward do not exist: null, so the line is rejected.
+    return stamp.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
 
 
 def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
