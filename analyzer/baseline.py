@@ -134,12 +134,16 @@ def current_only(findings: pl.DataFrame) -> pl.DataFrame:
 
 
 def changes(findings: pl.DataFrame) -> dict[str, int]:
-    """Counts of new, persisting and resolved findings (all zero without a baseline).
+    """Counts of new, persisting and resolved findings that need action (all zero without a baseline).
 
+    Findings of severity ``none`` (required traffic allowed, permitted, auth challenges) are
+    marked too but not counted: a required destination seen for the first time is no news.
     Example: ``changes(marked) == {"new": 2, "persisting": 5, "resolved": 1}``.
     """
     counts = dict.fromkeys(STATUSES, 0)
     if "status" in findings.columns:
+        if "severity" in findings.columns:
+            findings = findings.filter(pl.col("severity").cast(pl.String) != "none")
         for status, n in findings.get_column("status").cast(pl.String).value_counts().iter_rows():
             if status in counts:
                 counts[status] = n
