@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ..errors import InputError, UnknownNameError
-from . import dnscsv, squid, winfirewall, zeekdns
+from . import dnscsv, paloalto, squid, winfirewall, zeekdns
 from .base import ParseContext, ParseOptions, ParseOutput, Parser
 
 # Order matters only for detection messages; sniffs are meant to be mutually exclusive (a
@@ -17,6 +17,7 @@ from .base import ParseContext, ParseOptions, ParseOutput, Parser
 REGISTRY: MappingProxyType[str, Parser] = MappingProxyType(
     {
         squid.PARSER.name: squid.PARSER,
+        paloalto.PARSER.name: paloalto.PARSER,
         winfirewall.PARSER.name: winfirewall.PARSER,
         dnscsv.PARSER.name: dnscsv.PARSER,
         zeekdns.PARSER.name: zeekdns.PARSER,

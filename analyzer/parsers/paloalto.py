@@ -1,0 +1,181 @@
+"""Palo Alto Networks PAN-OS: syslog CSV of every version, and web-UI "Export to CSV" files.
+
+Syslog lines carry a CSV payload behind any header (BSD with or without PRI and host, RFC 5424,
+a relay's ISO time stamp) or none; the payload is found by its shape
+``N,YYYY/MM/DD hh:mm:ss,`` rather than by position. Columns are read by position
+(:mod:`paloalto_columns`): TRAFFIC, THREAT (subtype ``url`` gives the host) and DECRYPTION logs
+become flows; other log types are rejects that name the type.
+
+Splitting is vectorized and quote-aware: the chunk's lines are handed to polars' CSV reader as
+they are, reading only the needed columns; the syslog header simply ends up in column 0, which
+must end in the payload's first number. Lines where that does not hold (a header with commas,
+no header shape at all), and lines with relay-escaped quotes (``\\"``) or unquoted brace lists
+(Link Switches ``{a,b}``), take a second pass: the payload is cut out by its shape, ``\\"``
+becomes ``"`` and brace lists are quoted, then they are split again. Every row's anchors are
+then checked (:func:`paloalto_flows.checks`), so a shifted line is a reject, never a shifted
+flow.
+
+Times: PAN-OS writes local time without a zone. The 10.x high-resolution timestamp (TRAFFIC
+column 102, THREAT 107) carries its offset and is used when present; otherwise the generated
+time (column 6, when the event happened, rather than the receive time) is read in
+``ParseOptions.tz``. Each file's notes say which zone was used.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from . import paloalto_columns as cols
+from . import paloalto_csv
+from . import paloalto_export as export
+from . import paloalto_flows as flows
+from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
+
+NAME = flows.NAME
+
+PAYLOAD = r"(?:^|\s)\d+,\d{4}/\d\d/\d\d \d\d:\d\d:\d\d,"
+_SNIFF = re.compile(r"(?:^|\s)\d+,\d{4}/\d\d/\d\d \d\d:\d\d:\d\d,[^,]*,[A-Z][A-Z0-9_-]*,")
+_DATE = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d$"
+_WIDTH = max(cols.READ_INDEXES) + 1
+# A brace list that is a whole field; run twice because adjacent lists share a comma.
+_BRACES = r"(^|,)\{([^{}\"]*)\}(,|$)"
+
+
+def _split(payloads: pl.Series) -> pl.DataFrame:
+    """The needed columns (``c0``, ``c1``, ...) of each payload, one row per payload."""
+    return paloalto_csv.split(payloads, _WIDTH, cols.READ_INDEXES)
+
+
+def _pick(lines: pl.DataFrame, split: pl.DataFrame) -> pl.DataFrame:
+    """Name the split columns by field, picking per log type where the layouts differ."""
+    t = pl.col("c3")
+    named = [pl.col(f"c{i}").alias(name) for name, i in cols.COMMON.items()]
+    for name in dict.fromkeys([*cols.TRAFFIC, *cols.THREAT]):
+        expr = None
+        for kind, layout in (("TRAFFIC", cols.TRAFFIC), ("THREAT", cols.THREAT)):
+            if name in layout:
+                then = pl.col(f"c{layout[name]}")
+                expr = pl.when(t == kind).then(then) if expr is None else expr.when(t == kind).then(then)
+        named.append(expr.alias(name))
+    return pl.concat([lines.select("line_no", "text"), split.select(named)], how="horizontal")
+
+
+def _second_pass(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Cut the payload out by its shape, undo relay escapes, quote brace lists, split again.
+    Returns (fields, lines without a payload)."""
+    pos = lines["text"].str.find(PAYLOAD)
+    found = lines.filter(pos.is_not_null())
+    payload = (
+        found["text"]
+        .str.slice(pos.drop_nulls())
+        .str.strip_chars_start()
+        .str.replace_all('\\"', '"', literal=True)
+        .str.replace_all(_BRACES, '$1"{$2}"$3')
+        .str.replace_all(_BRACES, '$1"{$2}"$3')
+    )
+    return _pick(found, _split(payload)), lines.filter(pos.is_null())
+
+
+def _syslog_fields(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Fields of syslog lines; returns (fields, unreadable lines with their ``_reason``)."""
+    text = lines["text"]
+    special = text.str.contains("{", literal=True) | text.str.contains('\\"', literal=True)
+    # A quote left open makes every later column unknowable (and would run into the next line).
+    unbalanced = text.str.count_matches('"', literal=True) % 2 == 1
+    # Filters copy the long text column, so they are skipped when nothing needs them.
+    any_special, any_unbalanced = bool(special.any()), bool(unbalanced.any())
+    unreadable = [lines.filter(unbalanced).with_columns(pl.lit(_UNBALANCED).alias("_reason"))]
+    direct = lines.filter(~special & ~unbalanced) if any_special or any_unbalanced else lines
+    first = _pick(direct, _split(direct["text"]))
+    head_ok = pl.col("future_use").str.contains(r"(?:^|\s)\d+$").fill_null(False) & pl.col("receive_time").str.contains(
+        _DATE
+    ).fill_null(False)
+    ok = first.select(head_ok).to_series()
+    all_ok = bool(ok.all())
+    if all_ok and not any_special:
+        return first, unreadable[0]
+    retry = [first.filter(~ok).select("line_no", "text")]
+    if any_special:
+        retry.append(lines.filter(special & ~unbalanced))
+    second, no_payload = _second_pass(pl.concat(retry).sort("line_no"))
+    unreadable.append(no_payload.with_columns(_no_payload_reason(pl.col("text")).alias("_reason")))
+    return pl.concat([first if all_ok else first.filter(ok), second]), pl.concat(unreadable)
+
+
+_UNBALANCED = "a quoted field is not closed (odd number of '\"'): columns cannot be made out"
+
+
+def _no_payload_reason(text: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(text.str.contains(r"CEF:\d|LEEF:\d"))
+        .then(pl.lit("CEF/LEEF forwarding is not read; configure the default CSV syslog format"))
+        .when(text.str.contains(r"(?:^|\s)\w+=\S"))
+        .then(pl.lit("key=value custom syslog format is not read; configure the default CSV syslog format"))
+        .otherwise(pl.lit("not a PAN-OS log line: no 'N,YYYY/MM/DD hh:mm:ss,' CSV payload"))
+    )
+
+
+def _column_label(field: str) -> str:
+    """``destination address (column 8)``: a field's name and position in the payload."""
+    return f"{cols.LABELS.get(field, field)} (column {cols.COMMON[field]})"
+
+
+def fields_to_output(
+    fields: pl.DataFrame,
+    ctx: ParseContext,
+    label,
+    time_formats: tuple[str, ...],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Checked fields → (flows, rejects)."""
+    checked = flows.checks(flows.with_fields(fields), label, ctx.options.tz, time_formats)
+    bad = checked["_reason"].is_not_null()
+    rejects = reject_frame(checked.filter(bad).select("line_no", "text", "_reason"), pl.col("_reason"), ctx, NAME)
+    # Drop the long line text before filtering: the flows do not need it.
+    good = checked.drop("text")
+    if bad.any():
+        good = good.filter(~bad)
+    return flows.to_flows(good, ctx.file), rejects
+
+
+def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
+    """Parse a chunk of PAN-OS syslog lines (or of a web-UI export) into flows and rejects."""
+    if "export_header" not in ctx.state:
+        first = lines.filter(pl.col("text").str.strip_chars() != "").head(1)["text"].to_list()
+        ctx.state["export_header"] = export.header_fields(first[0]) if first else None
+    notes = {"timezone": ctx.options.tz}
+    if ctx.state["export_header"] is not None:
+        fields, rejects, skipped = export.fields(lines, ctx)
+        label = export.label_for(ctx)
+        flow_frame, bad = fields_to_output(fields, ctx, label, export.TIME_FORMATS)
+        all_rejects = pl.concat([rejects, bad]).sort("line_no")
+        return ParseOutput(flow_frame, all_rejects, skipped, notes)
+    blank = lines["text"].str.strip_chars() == ""
+    n_blank = int(blank.sum())
+    fields, unreadable = _syslog_fields(lines.filter(~blank) if n_blank else lines)
+    flow_frame, rejects = fields_to_output(fields, ctx, _column_label, (flows.SYSLOG_TIME,))
+    if unreadable.height:
+        more = reject_frame(unreadable, pl.col("_reason"), ctx, NAME)
+        rejects = pl.concat([rejects, more]).sort("line_no")
+    return ParseOutput(flow_frame, rejects, {"blank": n_blank} if n_blank else {}, notes)
+
+
+def sniff(head: list[str], options: ParseOptions) -> bool:
+    """PAN-OS when the first non-blank line is a web-UI export header, or when at least half of
+    the first non-blank lines hold a PAN-OS CSV payload (``N,YYYY/MM/DD hh:mm:ss,x,TYPE,``)."""
+    lines = [ln for ln in head if ln.strip()][:20]
+    if not lines:
+        return False
+    if export.header_fields(lines[0]) is not None:
+        return True
+    hits = sum(1 for ln in lines if _SNIFF.search(ln))
+    return hits * 2 >= len(lines)
+
+
+PARSER = Parser(
+    name=NAME,
+    description="Palo Alto PAN-OS: syslog CSV (TRAFFIC, THREAT/url, any version and header), web-UI CSV exports",
+    sniff=sniff,
+    parse=parse,
+)

@@ -1,0 +1,259 @@
+"""PAN-OS fields to flows: anchor validation, actions, host/port/scheme, time, extra.
+
+Both readers of PAN-OS (syslog CSV by position, web-UI exports by header name) first produce a
+frame of *fields*: one String column per name of :mod:`paloalto_columns` (``type``, ``src``,
+``dport``, ``url``, ...) plus ``line_no`` and ``text``. This module checks the anchors of each
+row (log type, dates, addresses, ports, protocol, action: a shifted column breaks at least one of
+them) and turns the rows that hold into flows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from ..schema import conform_flows
+from . import paloalto_columns as cols
+
+NAME = "paloalto"
+
+FIELDS: tuple[str, ...] = tuple(dict.fromkeys([*cols.COMMON, *cols.TRAFFIC, *cols.THREAT]))
+"""Every field name a reader may fill; missing ones are nulls."""
+
+_IP = r"^(?:\d{1,3}\.){3}\d{1,3}$|^[0-9A-Fa-f]*:[0-9A-Fa-f:.]*$"
+_PROTOCOL = r"^(?:[a-z][a-z0-9-]*|\d{1,3})$"
+_URL = r"^(?P<auth>[^/?#]*)(?P<path>[/?#].*)?$"
+_AUTHORITY = r"^(?:\[(?P<v6>[^\]]*)\]|(?P<h>[^:]*))(?::(?P<p>\d{1,5}))?$"
+
+SYSLOG_TIME = "%Y/%m/%d %H:%M:%S"
+HIRES_TIME = "%Y-%m-%dT%H:%M:%S%.f%:z"
+
+Labels = Callable[[str], str]
+"""Names a field in a reject reason: ``column 8`` for syslog, ``'Destination address'`` for an
+export."""
+
+
+def with_fields(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add null String columns for the fields ``frame`` lacks."""
+    missing = [pl.lit(None, pl.String).alias(f) for f in FIELDS if f not in frame.columns]
+    return frame.with_columns(missing) if missing else frame
+
+
+def local_time(col: pl.Expr, tz: str, formats: tuple[str, ...] = (SYSLOG_TIME,)) -> pl.Expr:
+    """A PAN-OS local time (no zone) read in ``tz`` and converted to UTC.
+
+    At the autumn DST change the repeated hour is read as its first occurrence; a time in the
+    spring gap does not exist and gives null (the row is then rejected, naming the zone).
+    Example: ``local_time(pl.col("generated_time"), "Europe/Berlin")``.
+    """
+    parsed = [col.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
+    naive = parsed[0] if len(parsed) == 1 else pl.coalesce(parsed)
+    return naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+
+
+def _label_expr(text: str) -> pl.Expr:
+    return pl.lit(text)
+
+
+def _shown(col: str) -> pl.Expr:
+    # Reject reasons quote the offending value, shortened: log text is untrusted and may be long.
+    value = pl.col(col).fill_null("")
+    return pl.when(value.str.len_chars() > 40).then(value.str.slice(0, 40) + "…").otherwise(value)
+
+
+def checks(frame: pl.DataFrame, label: Labels, tz: str, time_formats: tuple[str, ...]) -> pl.DataFrame:
+    """Add parsed anchor columns and ``_reason`` (null when the row is a flow).
+
+    Checked in order: log type (known, a connection), generated time, source and destination
+    address, ports, session id, protocol, action. The reason names the first that fails.
+    """
+    t = pl.col("type")
+    is_traffic = t.is_in(["TRAFFIC", "DECRYPTION"])
+    action_map = pl.when(is_traffic).then(
+        pl.col("action").replace_strict(cols.TRAFFIC_ACTIONS, default=None, return_dtype=pl.String)
+    )
+    frame = frame.with_columns(
+        local_time(pl.col("generated_time"), tz, time_formats).alias("_local"),
+        pl.col("sport").cast(pl.Int32, strict=False).alias("_sport"),
+        pl.col("dport").cast(pl.Int32, strict=False).alias("_dport"),
+        action_map.when(t == "THREAT")
+        .then(pl.col("action").replace_strict(cols.THREAT_ACTIONS, default=None, return_dtype=pl.String))
+        .alias("_action"),
+    )
+    bad_ip = {c: ~pl.col(c).str.contains(_IP).fill_null(False) for c in ("src", "dst")}
+    bad_port = {c: ~pl.col(c).is_between(0, 65535).fill_null(False) for c in ("_sport", "_dport")}
+
+    def said(field: str, what: str) -> pl.Expr:
+        return pl.format(
+            "columns cannot be made out: {} is '{}', {}", _label_expr(label(field)), _shown(field), pl.lit(what)
+        )
+
+    reason = (
+        pl.when(t.is_null() | (t == ""))
+        .then(pl.format("no log type in {}", _label_expr(label("type"))))
+        .when(t.is_in(cols.NOT_CONNECTIONS))
+        .then(pl.format("PAN-OS {} log: not a connection (no addresses, ports or action), not a flow", t))
+        .when(~t.is_in(list(cols.LAYOUTS)))
+        .then(pl.format("unknown PAN-OS log type '{}' in {}", _shown("type"), _label_expr(label("type"))))
+        .when(pl.col("action").is_null() & pl.col("protocol").is_null())
+        .then(pl.format("truncated {} line: it ends before the protocol and action columns", t))
+        .when(pl.col("_local").is_null() & pl.col("generated_time").str.contains(r"\d\d:\d\d").fill_null(False))
+        .then(
+            pl.format("generated time '{}' is not a valid time in {} (DST gap?)", _shown("generated_time"), pl.lit(tz))
+        )
+        .when(pl.col("_local").is_null())
+        .then(said("generated_time", "not a date and time"))
+        .when(bad_ip["src"])
+        .then(said("src", "not an IP address"))
+        .when(bad_ip["dst"])
+        .then(said("dst", "not an IP address"))
+        .when(bad_port["_sport"])
+        .then(said("sport", "not a port"))
+        .when(bad_port["_dport"])
+        .then(said("dport", "not a port"))
+        .when(~pl.col("session_id").str.contains(r"^\d+$").fill_null(False))
+        .then(said("session_id", "not a session id"))
+        .when(~pl.col("protocol").str.contains(_PROTOCOL).fill_null(False))
+        .then(said("protocol", "not a protocol"))
+        .when(pl.col("_action").is_null())
+        .then(pl.format("unknown {} action '{}' in {}", t, _shown("action"), _label_expr(label("action"))))
+    )
+    return frame.with_columns(reason.alias("_reason"))
+
+
+def _url_parts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Join host, port and path of the distinct URLs of URL logs back onto ``frame``.
+
+    PAN-OS writes ``host[:port]/path?query`` without a scheme; ``-/`` when it has no host.
+    """
+    urls = frame.filter(pl.col("subtype") == "url").select(pl.col("url").unique()).drop_nulls()
+    parts = (
+        urls.with_columns(pl.col("url").str.extract_groups(_URL).alias("_u"))
+        .with_columns(
+            pl.col("_u").struct.field("path").alias("url_path"),
+            pl.col("_u").struct.field("auth").str.extract_groups(_AUTHORITY).alias("_a"),
+        )
+        .select(
+            "url",
+            "url_path",
+            pl.coalesce(pl.col("_a").struct.field("v6"), pl.col("_a").struct.field("h"))
+            .str.to_lowercase()
+            .str.strip_suffix(".")
+            .alias("_host"),
+            pl.col("_a").struct.field("p").cast(pl.Int32, strict=False).alias("_url_port"),
+        )
+        .with_columns(pl.when(~pl.col("_host").is_in(["", "-"])).then(pl.col("_host")).alias("_host"))
+    )
+    return frame.join(parts, on="url", how="left", maintain_order="left")
+
+
+def _int(col: str) -> pl.Expr:
+    return pl.col(col).cast(pl.Int64, strict=False)
+
+
+def _extra(kind: str) -> pl.Expr:
+    """Vendor fields without a flow column, per layout, as a JSON object."""
+    common = [
+        pl.col("type"),
+        pl.col("subtype"),
+        pl.col("device_name"),
+        pl.col("vsys"),
+        pl.col("from_zone"),
+        pl.col("to_zone"),
+        pl.col("nat_src"),
+        pl.col("nat_dst"),
+        pl.col("category"),
+    ]
+    if kind == "TRAFFIC":
+        fields = [
+            *common,
+            _int("bytes_sent"),
+            _int("bytes_received"),
+            _int("packets"),
+            _int("elapsed").alias("elapsed_sec"),
+        ]
+    elif kind == "THREAT":
+        fields = [
+            *common,
+            pl.col("threat_id").alias("threat"),
+            pl.col("severity"),
+            pl.col("direction"),
+            pl.col("url"),
+            pl.col("content_type"),
+            pl.col("user_agent"),
+            pl.col("referer"),
+            pl.col("xff"),
+        ]
+    else:
+        fields = common
+    return pl.struct(fields).struct.json_encode()
+
+
+def _finish(frame: pl.DataFrame, kind: str, ctx_file: str) -> pl.DataFrame:
+    """Valid rows of one layout (``TRAFFIC``, ``THREAT`` or ``other``) to flows."""
+    none = pl.lit(None, pl.String)
+    if kind == "THREAT":
+        frame = _url_parts(frame)
+        is_url = pl.col("subtype") == "url"
+        dst_port = pl.coalesce(pl.when(is_url).then(pl.col("_url_port")), pl.col("_dport"))
+        host, path, method = (
+            pl.when(is_url).then(pl.col("_host")),
+            pl.when(is_url).then(pl.col("url_path")),
+            pl.col("method"),
+        )
+    else:
+        dst_port, host, path, method = pl.col("_dport"), none, none, none
+    port_scheme = pl.col("dst_port").replace_strict(cols.PORT_SCHEMES, default=None, return_dtype=pl.String)
+    app_scheme = pl.col("app").replace_strict(cols.APP_SCHEMES, default=None, return_dtype=pl.String)
+    hires = pl.col("hires").str.to_datetime(HIRES_TIME, strict=False, time_unit="us", time_zone="UTC")
+    out = (
+        frame.lazy()
+        .with_columns(dst_port.alias("dst_port"), host.alias("dst_host"))
+        .select(
+            pl.coalesce(hires, pl.col("_local")).alias("time"),
+            pl.col("src").alias("src_ip"),
+            pl.col("_sport").alias("src_port"),
+            "dst_host",
+            pl.col("dst").alias("dst_ip"),
+            "dst_port",
+            pl.coalesce(port_scheme, app_scheme).alias("scheme"),
+            pl.col("protocol").str.to_lowercase().alias("protocol"),
+            pl.col("_action").alias("action"),
+            pl.col("action").alias("vendor_action"),
+            (_int("bytes") if kind == "TRAFFIC" else pl.lit(None, pl.Int64)).alias("bytes"),
+            method.alias("method"),
+            path.alias("url_path"),
+            pl.col("src_user").alias("user"),
+            "rule",
+            "app",
+            pl.col("serial").alias("device"),
+            "session_id",
+            (pl.col("end_reason") if kind == "TRAFFIC" else none).alias("end_reason"),
+            pl.when(pl.col("dst_host").is_not_null()).then(pl.lit("log")).alias("host_source"),
+            _extra(kind).alias("extra"),
+            pl.lit(NAME).alias("source_format"),
+            pl.lit(ctx_file).alias("source_file"),
+            "line_no",
+        )
+    )
+    return conform_flows(out).collect()
+
+
+def to_flows(valid: pl.DataFrame, ctx_file: str) -> pl.DataFrame:
+    """Rows that passed :func:`checks` to flows, in line order."""
+    kinds = valid["type"].unique().to_list()
+    if len(kinds) == 1:
+        kind = kinds[0] if kinds[0] in ("TRAFFIC", "THREAT") else "other"
+        return _finish(valid, kind, ctx_file)
+    parts = []
+    for kind in ("TRAFFIC", "THREAT"):
+        part = valid.filter(pl.col("type") == kind)
+        if part.height:
+            parts.append(_finish(part, kind, ctx_file))
+    other = valid.filter(~pl.col("type").is_in(["TRAFFIC", "THREAT"]))
+    if other.height:
+        parts.append(_finish(other, "other", ctx_file))
+    if not parts:
+        return conform_flows(pl.DataFrame())
+    return pl.concat(parts).sort("line_no")
