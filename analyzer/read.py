@@ -150,6 +150,12 @@ def _choose(src: SourceFile, forced: Parser | None, options: ParseOptions) -> Pa
         raise
 
 
+def _compact(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy that owns its strings. Polars string columns are views into the buffers they were
+    cut from, so a few rejects kept across chunks would pin every chunk's whole text in memory."""
+    return pl.from_arrow(frame.to_arrow())
+
+
 def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummary:
     parser = _choose(src, forced, options)
     if parser is None:
@@ -180,13 +186,13 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
         if out.rejects.height:
             if summary.first_reject_line is None:
                 summary.first_reject_line = int(out.rejects["line_no"].min())
-            rejects.append(out.rejects)
+            rejects.append(_compact(out.rejects))
         if out.records.height:
             records = conform_flows(out.records) if parser.kind == "flows" else out.records
             if sink is not None:
                 sink(parser.kind, records)
             else:
-                kept.setdefault(parser.kind, []).append(records)
+                kept.setdefault(parser.kind, []).append(_compact(records))
     if summary.rejects and not summary.records and not src.from_folder:
         raise InputError(
             f"nothing parses as {parser.name}: all {summary.rejects} lines rejected "

@@ -25,7 +25,7 @@ import polars as pl
 
 from .errors import InputError
 
-CHUNK_BYTES = 64 * 1024 * 1024
+CHUNK_BYTES = 16 * 1024 * 1024
 """Bytes read per chunk: large enough that polars' per-call overhead vanishes, small enough
 that a multi-gigabyte log never sits in memory whole."""
 

@@ -82,7 +82,7 @@ def test_chunks_of_one_file_keep_line_numbers(write, monkeypatch):
 def test_samples_read():
     result = read_logs([str(SAMPLES / "squid")])
     read = [f for f in result.files if f.status == "read"]
-    assert len(read) == 4
+    assert len(read) >= 4  # others may add samples here
     for f in read:
         assert f.lines == f.records + f.rejects + f.skipped_total
     assert set(result.flows["action"].unique()) == {"allowed", "blocked", "auth-required", "failed"}

@@ -46,15 +46,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ws": 80, "wss": 443}
 _IP_LIKE = r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$"
 
 
-def _collapse_spaces(col: pl.Series) -> pl.Series:
-    # Literal replaces are an order of magnitude faster than a regex replace; each pass halves
-    # every run of spaces, and padding runs are short, so this loop runs a handful of times.
-    col = col.str.replace_all("\t", " ", literal=True)
-    while col.str.contains("  ", literal=True).any():
-        col = col.str.replace_all("  ", " ", literal=True)
-    return col.str.strip_chars(" ")
-
-
 def action_expr(code: pl.Expr, status: pl.Expr, hier: pl.Expr) -> pl.Expr:
     """Normalized action from Squid's result code, HTTP status and hierarchy code.
 
@@ -118,13 +109,14 @@ def split_authorities(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.join(parts, on="_authority", how="left", maintain_order="left")
 
 
-def finish_flows(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
+def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> pl.DataFrame:
     """Shared tail of every Squid variant: host/port from the URL, action, evidence columns.
 
     Expects columns ``time``, ``src_ip``, ``code``, ``status``, ``hier``, ``peer``, ``method``,
     ``url``, ``user``, ``bytes``, ``line_no`` and optionally ``_extra`` (a struct for ``extra``).
+    Runs as one lazy query: the engine spreads the string work over the cores.
     """
-    frame = frame.with_columns(url_columns(pl.col("url"), pl.col("method")))
+    frame = frame.lazy().with_columns(url_columns(pl.col("url"), pl.col("method")))
     frame = split_authorities(frame)
     peer_is_ip = pl.col("peer").str.contains(_IP_LIKE)
     direct = pl.col("hier").str.strip_prefix("TIMEOUT_").is_in(DIRECT_HIERARCHY)
@@ -142,14 +134,14 @@ def finish_flows(frame: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
         pl.lit(NAME).alias("source_format"),
         pl.lit(ctx.file).alias("source_file"),
     )
-    if "_extra" in out.columns:
+    if "_extra" in out.collect_schema():
         out = out.with_columns(pl.col("_extra").struct.json_encode().alias("extra"))
-    return conform_flows(out)
+    return conform_flows(out).collect()
 
 
 def _parse_native(tok: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
     """Native lines (already validated) to flows. ``tok`` holds the token columns."""
-    frame = tok.select(
+    frame = tok.lazy().select(
         "line_no",
         (pl.col("ts").cast(pl.Float64).mul(1000).round().cast(pl.Int64).mul(1000))
         .cast(pl.Datetime("us"))
@@ -175,28 +167,53 @@ def _parse_native(tok: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
     return finish_flows(frame, ctx)
 
 
+_NATIVE_FIELDS = ["ts", "elapsed", "client", "result", "bytes", "method", "url", "user", "hier_peer", "mime"]
+
+
+def _split_tail(rest: pl.Expr) -> list[pl.Expr]:
+    """user, hierarchy/peer and MIME type from what follows the URL, taking the last two tokens
+    from the right so a user name may contain spaces. ``str.reverse`` is slow, so this runs only
+    on the few lines that have more than ten tokens."""
+    tail = rest.str.reverse().str.splitn(" ", 3)
+    return [
+        tail.struct.field("field_0").str.reverse().alias("mime"),
+        tail.struct.field("field_1").str.reverse().alias("hier_peer"),
+        tail.struct.field("field_2").str.reverse().alias("user"),
+    ]
+
+
 def _tokenize_native(lines: pl.DataFrame) -> pl.DataFrame:
-    """Split native lines into named token columns, with ``ok`` telling the well-formed ones."""
+    """Split native lines into named token columns, with ``ok`` telling the well-formed ones.
+
+    Fast path: one ``splitn`` into ten tokens. Lines with more (a user name with spaces) are
+    re-split from the right; lines with fewer fail ``ok``.
+    """
     text = lines["text"]
-    has_headers = text.str.ends_with("]").any()
     cols = {"line_no": lines["line_no"]}
-    if has_headers:
+    if text.str.ends_with("]").any():
         hdr = text.str.extract_groups(_HEADERS_SUFFIX)
         cols["req_headers"] = hdr.struct.field("1")
         cols["reply_headers"] = hdr.struct.field("2")
         text = text.str.replace(_HEADERS_SUFFIX, "")
-    norm = _collapse_spaces(text)
-    head = norm.str.splitn(" ", 8).struct.rename_fields(
-        ["ts", "elapsed", "client", "result", "bytes", "method", "url", "rest"]
+    if text.str.contains("\t", literal=True).any():
+        text = text.str.replace_all("\t", " ", literal=True)
+    # Lazy, so the engine splits the rows over the cores; a regex matching only runs of two or
+    # more spaces is fast (the engine skips ahead to the rare double space).
+    frame = (
+        pl.LazyFrame({**cols, "text": lines["text"], "_norm": text})
+        .with_columns(pl.col("_norm").str.replace_all(r"  +", " ").str.strip_chars(" "))
+        .with_columns(pl.col("_norm").str.splitn(" ", 11).struct.rename_fields([*_NATIVE_FIELDS, "_more"]).alias("_h"))
+        .unnest("_h")
+        .collect()
     )
-    frame = pl.DataFrame(cols).with_columns(head.alias("_h")).unnest("_h")
-    # user (may contain spaces) | hier/peer | mime: split the reversed rest from the right.
-    tail = pl.col("rest").str.reverse().str.splitn(" ", 3)
+    more = frame["_more"].is_not_null()
+    if more.any():
+        rest = frame.filter(more)["_norm"].str.splitn(" ", 8).struct.field("field_7")
+        fixed = frame.filter(more).with_columns(rest.alias("_rest")).with_columns(_split_tail(pl.col("_rest")))
+        frame = pl.concat([frame.filter(~more), fixed.drop("_rest")]).sort("line_no")
     res = pl.col("result").str.splitn("/", 2)
-    hp = tail.struct.field("field_1").str.reverse().str.splitn("/", 2)
-    frame = frame.with_columns(
-        tail.struct.field("field_0").str.reverse().alias("mime"),
-        tail.struct.field("field_2").str.reverse().alias("user"),
+    hp = pl.col("hier_peer").str.splitn("/", 2)
+    frame = frame.lazy().with_columns(
         hp.struct.field("field_0").alias("hier"),
         hp.struct.field("field_1").alias("peer"),
         res.struct.field("field_0").alias("code"),
@@ -210,11 +227,11 @@ def _tokenize_native(lines: pl.DataFrame) -> pl.DataFrame:
         & pl.col("status").is_not_null()
         & pl.col("code").str.contains(r"^[A-Z][A-Z0-9_]*$")
         & pl.col("bytes").is_not_null()
-        & pl.col("user").is_not_null()
+        & pl.col("mime").is_not_null()
         & pl.col("peer").is_not_null()
         & pl.col("hier").str.contains(r"^[A-Z][A-Z0-9_]*$")
     )
-    return frame.with_columns(ok.fill_null(False).alias("ok"))
+    return frame.with_columns(ok.fill_null(False).alias("ok")).drop("_norm", "_more").collect()
 
 
 def _parse_common(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -280,12 +297,15 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
     tok = _tokenize_native(lines)
     good = tok.filter(pl.col("ok"))
     flows = [_parse_native(good, ctx)] if good.height else []
-    rest = lines.join(good.select("line_no"), on="line_no", how="anti")
+    rest = tok.filter(~pl.col("ok")).select("line_no", "text")
     if rest.height:
         common, rest = _parse_common(rest, ctx)
         if common.height:
             flows.append(common)
-    flows_frame = pl.concat(flows).sort("line_no") if flows else conform_flows(pl.DataFrame())
+    if len(flows) > 1:
+        flows_frame = pl.concat(flows).sort("line_no")
+    else:
+        flows_frame = flows[0] if flows else conform_flows(pl.DataFrame())
     rejects = reject_frame(rest.sort("line_no"), _reason(pl.col("text")), ctx, NAME)
     return ParseOutput(flows_frame, rejects, {"blank": n_blank} if n_blank else {})
 

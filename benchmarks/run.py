@@ -1,0 +1,102 @@
+"""Benchmarks: lines/s and peak memory of `analyzer parse`, beside a raw-read baseline.
+
+For each format: generate a realistic file of N lines in benchmarks/.data/ (kept between runs),
+then in the same run measure, each in its own subprocess:
+
+* baseline: polars reading the raw lines of the same file (``pl.read_lines``);
+* analyzer: ``analyzer parse FILE --format NAME -o OUT.parquet`` (or the bench's own command).
+
+Wall time, lines/s and peak RSS (``os.wait4`` rusage of that child) are printed as a table;
+``--json FILE`` writes them. Example: ``python benchmarks/run.py squid --lines 5000000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import gen_paloalto  # noqa: E402 - benchmarks/ is not a package
+import gen_squid  # noqa: E402
+
+DATA = HERE / ".data"
+
+GENERATORS: dict[str, Callable[[Path, int], None]] = {
+    "squid": gen_squid.generate,
+    "paloalto": gen_paloalto.generate,
+}
+"""Format (or bench) name → ``generate(path, n_lines)``. Add a bench with one line here."""
+
+COMMANDS: dict[str, Callable[[Path, Path], list[str]]] = {}
+"""Bench name → argv after ``python -m analyzer`` given (input, output); the default is
+``parse INPUT --format NAME -o OUTPUT -q``. A "check" bench would add its own command here."""
+
+BASELINE = "import sys, polars as pl; print(pl.read_lines(sys.argv[1]).height)"
+
+
+def _command(name: str, src: Path, out: Path) -> list[str]:
+    if name in COMMANDS:
+        return COMMANDS[name](src, out)
+    return ["parse", str(src), "--format", name, "-o", str(out), "-q"]
+
+
+def measure(argv: list[str]) -> dict:
+    """Run ``argv``; its wall seconds and peak RSS in MiB (of this child only)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"benchmark command failed ({code}): {' '.join(argv)}\n{err}")
+    return {"seconds": wall, "peak_mib": usage.ru_maxrss / 1024}
+
+
+def run_one(name: str, n_lines: int) -> list[dict]:
+    DATA.mkdir(exist_ok=True)
+    src = DATA / f"{name}-{n_lines}.log"
+    if not src.exists():
+        t = time.perf_counter()
+        GENERATORS[name](src, n_lines)
+        print(f"generated {src.name} ({src.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.1f} s")
+    out = DATA / f"{name}-{n_lines}.parquet"
+    rows = []
+    for label, argv in (
+        ("baseline: pl.read_lines", [sys.executable, "-c", BASELINE, str(src)]),
+        ("analyzer " + _command(name, src, out)[0], [sys.executable, "-m", "analyzer", *_command(name, src, out)]),
+    ):
+        m = measure(argv)
+        rows.append({"bench": name, "what": label, "lines": n_lines, "lines_per_s": n_lines / m["seconds"], **m})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("benches", nargs="*", choices=[*GENERATORS, []], help="default: all")
+    parser.add_argument("--lines", type=int, default=1_000_000, help="lines per generated file (default 1,000,000)")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    rows = [row for name in (args.benches or GENERATORS) for row in run_one(name, args.lines)]
+    print(f"{'bench':<12} {'what':<26} {'lines':>11} {'seconds':>8} {'lines/s':>12} {'peak MiB':>9}")
+    for r in rows:
+        print(
+            f"{r['bench']:<12} {r['what']:<26} {r['lines']:>11,} {r['seconds']:>8.2f} "
+            f"{r['lines_per_s']:>12,.0f} {r['peak_mib']:>9.0f}"
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
