@@ -26,16 +26,25 @@ sys.path.insert(0, str(HERE))
 
 import gen_paloalto  # noqa: E402 - benchmarks/ is not a package
 import gen_squid  # noqa: E402
+import gen_winfirewall  # noqa: E402
 
 DATA = HERE / ".data"
 
 GENERATORS: dict[str, Callable[[Path, int], None]] = {
     "squid": gen_squid.generate,
     "paloalto": gen_paloalto.generate,
+    "winfirewall": gen_winfirewall.generate,
+    "attribution": gen_winfirewall.generate_with_dns,
 }
 """Format (or bench) name → ``generate(path, n_lines)``. Add a bench with one line here."""
 
-COMMANDS: dict[str, Callable[[Path, Path], list[str]]] = {}
+COMMANDS: dict[str, Callable[[Path, Path], list[str]]] = {
+    # pfirewall parse plus attribution against a day of DNS answers (compare with "winfirewall").
+    "attribution": lambda src, out: [
+        *("parse", str(src), "--format", "winfirewall", "--tz", "Europe/Berlin"),
+        *("--dns", str(gen_winfirewall.dns_path(src)), "-o", str(out), "-q"),
+    ],
+}
 """Bench name → argv after ``python -m analyzer`` given (input, output); the default is
 ``parse INPUT --format NAME -o OUTPUT -q``. A "check" bench would add its own command here."""
 
