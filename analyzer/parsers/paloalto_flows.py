@@ -23,7 +23,7 @@ FIELDS: tuple[str, ...] = tuple(dict.fromkeys([*cols.COMMON, *cols.TRAFFIC, *col
 
 _IP = r"^(?:\d{1,3}\.){3}\d{1,3}$|^[0-9A-Fa-f]*:[0-9A-Fa-f:.]*$"
 _PROTOCOL = r"^(?:[a-z][a-z0-9-]*|\d{1,3})$"
-_URL = r"^(?P<auth>[^/?#]*)(?P<path>[/?#].*)?$"
+_URL = r"(?s)^(?P<auth>[^/?#]*)(?P<path>[/?#].*)?$"
 _AUTHORITY = r"^(?:\[(?P<v6>[^\]]*)\]|(?P<h>[^:]*))(?::(?P<p>\d{1,5}))?$"
 
 SYSLOG_TIME = "%Y/%m/%d %H:%M:%S"
