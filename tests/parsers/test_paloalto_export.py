@@ -69,7 +69,10 @@ def test_sample_exports_are_read_by_header_name():
 
 
 def test_internal_names_multiline_records_and_chunks():
-    row = "2026/11/17 10:00:00,0123456789AB,THREAT,url,{t},192.0.2.10,203.0.113.52,r1,{user},ssl,{sid},51000,443,tcp,{a},,,,,,{u}"
+    row = (
+        "2026/11/17 10:00:00,0123456789AB,THREAT,url,{t},192.0.2.10,203.0.113.52,r1,{user},ssl,{sid},"
+        "51000,443,tcp,{a},,,,,,{u}"
+    )
     chunks = [
         [
             "",

@@ -165,7 +165,8 @@ NOT_COMPARED = {
     "generation_timestamp",
 }
 _ASSERT = re.compile(
-    r'^results\["(?P<stage>[^"]+)"\]\["[^"]+"\]\[(?P<i>\d+)\]\.Evt\.(?P<kind>\w+)\["(?P<key>[^"]+)"\] == "(?P<value>.*)"$'
+    r'^results\["(?P<stage>[^"]+)"\]\["[^"]+"\]\[(?P<i>\d+)\]'
+    r'\.Evt\.(?P<kind>\w+)\["(?P<key>[^"]+)"\] == "(?P<value>.*)"$'
 )
 
 
