@@ -13,21 +13,36 @@ import base64
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from . import charts, view
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+def breakable(value: object) -> Markup:
+    """Escape ``value`` and let the browser break it after dots and slashes (host names, paths).
+
+    Escaping comes first, so the only markup added is ours. Example:
+    ``breakable("a.b/<c>") == Markup("a.<wbr>b/<wbr>&lt;c&gt;")``.
+    """
+    if value is None:
+        return Markup("")
+    text = str(escape(str(value)))
+    return Markup(text.replace(".", ".<wbr>").replace("/", "/<wbr>"))
+
+
 def environment() -> Environment:
     """The jinja2 environment of the HTML report (autoescape on for ``.html.j2``)."""
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["breakable"] = breakable
+    return env
 
 
 def render(result, images: dict[str, bytes] | None = None) -> str:

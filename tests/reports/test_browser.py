@@ -94,6 +94,7 @@ def test_hostile_content_did_not_execute(dom):
 
 
 def test_hostile_content_is_shown_as_text(dom):
+    dom = dom.replace("<wbr>", "")  # break hints after dots and slashes
     assert "&lt;img src=x onerror=\"document.title='pwned-img'\"&gt;.evil.test" in dom
     assert "&lt;script&gt;document.body.setAttribute('data-pwned','script')&lt;/script&gt;" in dom
     assert "&lt;svg onload=document.body.appendChild(document.createElement('blink'))&gt;.log" in dom
