@@ -173,13 +173,26 @@ def address_names(evidence: pl.DataFrame, window: timedelta = DEFAULT_WINDOW) ->
         nulls_equal=True,
     ).select("address", "name", "time", "ttl", "host_source", "source_file")
     pairs = pl.concat([base, siblings]).unique()
+    # Parents of each name, then per (pair, parent) the CNAME sighting nearest in time: an
+    # as-of join, so a CNAME answered every few minutes for a day does not multiply the pairs.
+    links = edges.select("parent", "name").unique()
+    edges = edges.sort("_ct")
     frontier = pairs
     for _ in range(MAX_CNAME_DEPTH):
         if frontier.is_empty() or edges.is_empty():
             break
         up = (
-            frontier.join(edges, on="name", how="inner")
-            .filter((pl.col("_ct") - pl.col("time")).abs() <= window)
+            frontier.join(links, on="name", how="inner")
+            .sort("time")
+            .join_asof(
+                edges.with_columns(pl.col("_ct").alias("time")),
+                on="time",
+                by=["name", "parent"],
+                strategy="nearest",
+                tolerance=window,
+                check_sortedness=False,  # both sides sorted by time just above
+            )
+            .filter(pl.col("_ct").is_not_null())
             # The chain is as old as its oldest link: the name was asked when its CNAME was answered.
             .select(
                 "address",
