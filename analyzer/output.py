@@ -82,10 +82,16 @@ class FrameWriter:
             self._csv = open(self.path, "wb")  # noqa: SIM115 - closed in close()
             self._header = True
 
+    ROWS_PER_WRITE = 256 * 1024
+    """Frames are converted to Arrow and written this many rows at a time, so writing a big
+    frame never holds a second whole copy of it."""
+
     def write(self, frame: pl.DataFrame) -> None:
         self.rows += frame.height
         if self._parquet is not None:
-            self._parquet.write_table(frame.to_arrow().cast(self._arrow_schema))
+            for offset in range(0, frame.height, self.ROWS_PER_WRITE):
+                part = frame.slice(offset, self.ROWS_PER_WRITE)
+                self._parquet.write_table(part.to_arrow().cast(self._arrow_schema))
         else:
             _csv_ready(frame).write_csv(self._csv, include_header=self._header)
             self._header = False

@@ -6,7 +6,8 @@ then in the same run measure, each in its own subprocess:
 * baseline: polars reading the raw lines of the same file (``pl.read_lines``);
 * analyzer: ``analyzer parse FILE --format NAME -o OUT.parquet`` (or the bench's own command).
 
-Wall time, lines/s and peak RSS (``os.wait4`` rusage of that child) are printed as a table;
+A third row times ``analyzer formats``: the start-up cost every command pays. Wall time,
+lines/s and peak RSS (``os.wait4`` rusage of that child) are printed as a table;
 ``--json FILE`` writes them. Example: ``python benchmarks/run.py squid --lines 5000000``.
 """
 
@@ -82,6 +83,8 @@ def run_one(name: str, n_lines: int) -> list[dict]:
     rows = []
     for label, argv in (
         ("baseline: pl.read_lines", [sys.executable, "-c", BASELINE, str(src)]),
+        # The fixed cost of any command (interpreter, imports), to read the next row against.
+        ("analyzer startup", [sys.executable, "-m", "analyzer", "formats"]),
         ("analyzer " + _command(name, src, out)[0], [sys.executable, "-m", "analyzer", *_command(name, src, out)]),
     ):
         m = measure(argv)
@@ -91,10 +94,13 @@ def run_one(name: str, n_lines: int) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("benches", nargs="*", choices=[*GENERATORS, []], help="default: all")
+    parser.add_argument("benches", nargs="*", metavar="BENCH", help=f"any of {', '.join(GENERATORS)} (default: all)")
     parser.add_argument("--lines", type=int, default=1_000_000, help="lines per generated file (default 1,000,000)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
+    unknown = [b for b in args.benches if b not in GENERATORS]
+    if unknown:
+        parser.error(f"unknown bench {', '.join(unknown)} (known: {', '.join(GENERATORS)})")
     rows = [row for name in (args.benches or GENERATORS) for row in run_one(name, args.lines)]
     print(f"{'bench':<12} {'what':<26} {'lines':>11} {'seconds':>8} {'lines/s':>12} {'peak MiB':>9}")
     for r in rows:
