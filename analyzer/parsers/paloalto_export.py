@@ -174,7 +174,7 @@ def fields(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.Dat
     header: list[str | None] = ctx.state["export_header"]
     skipped: dict[str, int] = {}
     if "export_names" not in ctx.state:
-        first = lines.filter(pl.col("text").str.strip_chars() != "").head(1)
+        first = lines.filter(pl.col("text").str.contains(r"\S")).head(1)
         names = next(csv.reader([first["text"][0]]))
         shown: dict[str, str] = {}
         for name, f in zip(names, header, strict=False):
@@ -186,7 +186,7 @@ def fields(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.Dat
     records, rejects, continuation = _records(lines, ctx)
     if continuation:
         skipped["continuation"] = continuation
-    blank = records["text"].str.strip_chars() == ""
+    blank = ~records["text"].str.contains(r"\S")
     if blank.any():
         skipped["blank"] = int(blank.sum())
         records = records.filter(~blank)

@@ -145,7 +145,9 @@ def _url_parts(frame: pl.DataFrame) -> pl.DataFrame:
         )
         .with_columns(pl.when(~pl.col("_host").is_in(["", "-"])).then(pl.col("_host")).alias("_host"))
     )
-    return frame.join(parts, on="url", how="left", maintain_order="left")
+    # Join on the narrow url column alone, then put the parts beside the wide frame.
+    joined = frame.select("url").join(parts, on="url", how="left", maintain_order="left").drop("url")
+    return frame.hstack(joined.get_columns())
 
 
 def _int(col: str) -> pl.Expr:
@@ -190,26 +192,44 @@ def _extra(kind: str) -> pl.Expr:
     return pl.struct(fields).struct.json_encode()
 
 
-def _finish(frame: pl.DataFrame, kind: str, ctx_file: str) -> pl.DataFrame:
-    """Valid rows of one layout (``TRAFFIC``, ``THREAT`` or ``other``) to flows."""
+def _extras(frame: pl.DataFrame) -> pl.Series:
+    """The ``extra`` JSON of each row, encoded per layout so each object holds only its layout's
+    keys. Only the few columns each layout needs are filtered, then scattered back in place."""
+    t = frame["type"]
+    kinds = {"TRAFFIC": t == "TRAFFIC", "THREAT": t == "THREAT", "other": ~t.is_in(["TRAFFIC", "THREAT"])}
+    out = pl.Series("extra", [None] * frame.height, dtype=pl.String)
+    for kind, mask in kinds.items():
+        if not mask.any():
+            continue
+        if mask.all():
+            return frame.select(_extra(kind).alias("extra")).to_series()
+        # Lazy, so the filter gathers only the columns the encoding reads.
+        encoded = frame.lazy().filter(mask).select(_extra(kind)).collect().to_series()
+        out.scatter(mask.arg_true(), encoded)
+    return out
+
+
+def to_flows(valid: pl.DataFrame, ctx_file: str) -> pl.DataFrame:
+    """Rows that passed :func:`checks` to flows, in their order."""
+    if valid.height == 0:
+        return conform_flows(pl.DataFrame())
+    t = pl.col("type")
+    is_url = (t == "THREAT") & (pl.col("subtype") == "url")
     none = pl.lit(None, pl.String)
-    if kind == "THREAT":
-        frame = _url_parts(frame)
-        is_url = pl.col("subtype") == "url"
-        dst_port = pl.coalesce(pl.when(is_url).then(pl.col("_url_port")), pl.col("_dport"))
-        host, path, method = (
-            pl.when(is_url).then(pl.col("_host")),
-            pl.when(is_url).then(pl.col("url_path")),
-            pl.col("method"),
-        )
+    if valid.select(is_url.any()).item():
+        valid = _url_parts(valid)
     else:
-        dst_port, host, path, method = pl.col("_dport"), none, none, none
+        valid = valid.with_columns(
+            none.alias("_host"), none.alias("url_path"), pl.lit(None, pl.Int32).alias("_url_port")
+        )
+    dst_port = pl.coalesce(pl.when(is_url).then(pl.col("_url_port")), pl.col("_dport"))
     port_scheme = pl.col("dst_port").replace_strict(cols.PORT_SCHEMES, default=None, return_dtype=pl.String)
     app_scheme = pl.col("app").replace_strict(cols.APP_SCHEMES, default=None, return_dtype=pl.String)
     hires = pl.col("hires").str.to_datetime(HIRES_TIME, strict=False, time_unit="us", time_zone="UTC")
+    host = pl.when(is_url).then(pl.col("_host"))
     out = (
-        frame.lazy()
-        .with_columns(dst_port.alias("dst_port"), host.alias("dst_host"))
+        valid.lazy()
+        .with_columns(dst_port.alias("dst_port"), host.alias("dst_host"), _extras(valid))
         .select(
             pl.coalesce(hires, pl.col("_local")).alias("time"),
             pl.col("src").alias("src_ip"),
@@ -221,39 +241,20 @@ def _finish(frame: pl.DataFrame, kind: str, ctx_file: str) -> pl.DataFrame:
             pl.col("protocol").str.to_lowercase().alias("protocol"),
             pl.col("_action").alias("action"),
             pl.col("action").alias("vendor_action"),
-            (_int("bytes") if kind == "TRAFFIC" else pl.lit(None, pl.Int64)).alias("bytes"),
-            method.alias("method"),
-            path.alias("url_path"),
+            pl.when(t == "TRAFFIC").then(_int("bytes")).alias("bytes"),
+            pl.when(t == "THREAT").then(pl.col("method")).alias("method"),
+            pl.when(is_url).then(pl.col("url_path")).alias("url_path"),
             pl.col("src_user").alias("user"),
             "rule",
             "app",
             pl.col("serial").alias("device"),
             "session_id",
-            (pl.col("end_reason") if kind == "TRAFFIC" else none).alias("end_reason"),
+            pl.when(t == "TRAFFIC").then(pl.col("end_reason")).alias("end_reason"),
             pl.when(pl.col("dst_host").is_not_null()).then(pl.lit("log")).alias("host_source"),
-            _extra(kind).alias("extra"),
+            "extra",
             pl.lit(NAME).alias("source_format"),
             pl.lit(ctx_file).alias("source_file"),
             "line_no",
         )
     )
     return conform_flows(out).collect()
-
-
-def to_flows(valid: pl.DataFrame, ctx_file: str) -> pl.DataFrame:
-    """Rows that passed :func:`checks` to flows, in line order."""
-    kinds = valid["type"].unique().to_list()
-    if len(kinds) == 1:
-        kind = kinds[0] if kinds[0] in ("TRAFFIC", "THREAT") else "other"
-        return _finish(valid, kind, ctx_file)
-    parts = []
-    for kind in ("TRAFFIC", "THREAT"):
-        part = valid.filter(pl.col("type") == kind)
-        if part.height:
-            parts.append(_finish(part, kind, ctx_file))
-    other = valid.filter(~pl.col("type").is_in(["TRAFFIC", "THREAT"]))
-    if other.height:
-        parts.append(_finish(other, "other", ctx_file))
-    if not parts:
-        return conform_flows(pl.DataFrame())
-    return pl.concat(parts).sort("line_no")
