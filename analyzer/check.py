@@ -35,6 +35,12 @@ class CheckResult:
     - ``findings``: see :data:`analyzer.verdicts.FINDINGS_SCHEMA`.
     - ``coverage``: see :data:`analyzer.verdicts.COVERAGE_SCHEMA`.
     - ``summary``: verdict → number of flows, every kind, plus ``out-of-scope``.
+
+    Example::
+
+        result = run_check(["data/samples"], "data/samples/site.toml")
+        result.findings.filter(pl.col("severity") == "high")
+        result.to_pandas()["findings"]  # shown as an HTML summary in Jupyter
     """
 
     flows: pl.DataFrame
@@ -58,6 +64,22 @@ class CheckResult:
         limit = SEVERITY_RANK[fail_on]
         return any(SEVERITY_RANK[s] <= limit for s in self.findings["severity"].to_list() if s in SEVERITY_RANK)
 
+    def to_pandas(self) -> dict:
+        """The frames as pandas DataFrames, by name: ``flows``, ``findings``, ``coverage``,
+        ``files`` (one row per input file) and ``rejects``.
+
+        Example: ``result.to_pandas()["findings"].groupby("severity").size()``.
+        """
+        from .api import check_frames, frames_to_pandas  # the notebook glue builds on this module
+
+        return frames_to_pandas(check_frames(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: findings by severity, verdicts, top findings and inputs, all escaped."""
+        from .api import check_html
+
+        return check_html(self)
+
 
 def check_flows(flows: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     """The pure part of the check: scope, match and judge already attributed flows.
@@ -66,7 +88,9 @@ def check_flows(flows: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     """
     from .match import match  # the stages are plain functions of frames
 
-    return judge(match(scope(flows, policy.site), policy))
+    # The verdict depends only on the key (server, destination, scheme, port, action, ...): judge
+    # the distinct keys and join the verdicts back with the match, in one pass over the flows.
+    return match(scope(flows, policy.site), policy, then=judge)
 
 
 def run_check(

@@ -14,6 +14,7 @@ Every in-scope flow gets a ``reason_code`` (see :data:`analyzer.verdicts.REASONS
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 import polars as pl
 
@@ -21,7 +22,7 @@ from .policy import MICROSOFT_UPDATE, Policy, hierarchy_pair
 from .policy.patterns import PatternError, fold_host
 
 _KEY = ("server", "direction_to_server", "src_server", "dst_server", "dst_host", "_dst_ip", "_src_ip")
-_KEY += ("scheme", "dst_port", "protocol")
+_KEY += ("scheme", "dst_port", "protocol", "action")
 
 
 def fold_hosts(hosts: pl.Series) -> pl.DataFrame:
@@ -84,6 +85,8 @@ def _key_exprs() -> list[pl.Expr]:
     plain = ("server", "direction_to_server", "src_server", "dst_server", "dst_host", "scheme", "dst_port")
     exprs = {c: pl.when(in_scope).then(pl.col(c)) for c in plain}
     exprs["protocol"] = pl.when(in_scope).then(pl.col("protocol").str.to_lowercase())
+    # The action does not change the match, but carrying it lets the verdict be decided per key too.
+    exprs["action"] = pl.when(in_scope).then(pl.col("action").cast(pl.String))
     exprs["_dst_ip"] = pl.when(in_scope & ip_only).then(pl.col("dst_ip"))
     exprs["_src_ip"] = pl.when(in_scope & inbound).then(pl.col("src_ip"))
     return [exprs[c].alias(f"_key{c}") for c in _KEY]
@@ -155,7 +158,9 @@ def classify_keys(keys: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     )
     keys = keys.join(servers.rename({"_name": "src_server", "_upstream": "_src_up"}), on="src_server", how="left")
     keys = keys.join(servers.rename({"_name": "dst_server", "_upstream": "_dst_up"}), on="dst_server", how="left")
-    keys = keys.with_columns(_client_ok(keys, policy).alias("_client"))
+    keys = keys.join(_client_ok(keys, policy), on=["_src_ip", "dst_server"], how="left").with_columns(
+        pl.col("_client").fill_null(False)
+    )
     wsus = policy.site.wsus_ports
     on_wsus_port = _fits(pl.col("scheme"), pl.col("dst_port"), pl.lit("http"), pl.lit(wsus["http"])) | _fits(
         pl.col("scheme"), pl.col("dst_port"), pl.lit("https"), pl.lit(wsus["https"])
@@ -205,8 +210,9 @@ def classify_keys(keys: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     return keys.with_columns(code.alias("reason_code"), entry.alias("entry"))
 
 
-def _client_ok(keys: pl.DataFrame, policy: Policy) -> pl.Series:
-    """Whether an inbound key's source lies in the destination server's client networks."""
+def _client_ok(keys: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """Whether an inbound key's source lies in the destination server's client networks:
+    ``_src_ip, dst_server, _client`` for the distinct inbound (source, server) pairs."""
     pairs = keys.select("_src_ip", "dst_server").filter(pl.col("_src_ip").is_not_null()).unique()
     nets = {s.name: [ipaddress.ip_network(n) for n in s.client_networks] for s in policy.site.servers}
     ok = []
@@ -217,15 +223,17 @@ def _client_ok(keys: pl.DataFrame, policy: Policy) -> pl.Series:
             ok.append(False)
             continue
         ok.append(any(addr.version == n.version and addr in n for n in nets.get(server, ())))
-    table = pairs.with_columns(pl.Series("_ok", ok, dtype=pl.Boolean))
-    joined = keys.select("_k", "_src_ip", "dst_server").join(table, on=["_src_ip", "dst_server"], how="left")
-    return joined.sort("_k")["_ok"].fill_null(False)
+    return pairs.with_columns(pl.Series("_client", ok, dtype=pl.Boolean))
 
 
-def match(flows: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+def match(flows: pl.DataFrame, policy: Policy, *, then: Callable[[pl.DataFrame], pl.DataFrame] | None = None):
     """Add ``reason_code`` and ``entry`` to scoped flows (see :func:`analyzer.scope.scope`).
 
-    Out-of-scope flows get nulls. Example::
+    Out-of-scope flows get nulls. ``then`` may add columns computed from the classified distinct
+    keys (which carry ``server``, ``action``, ``reason_code``, ``entry``) before they are joined
+    back, so per-flow work such as the verdict is done once per key, not once per line.
+
+    Example::
 
         matched = match(scope(flows, policy.site), policy)
         matched.group_by("reason_code").len()
@@ -234,6 +242,8 @@ def match(flows: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     keyed = flows.with_columns(_key_exprs())
     keys = keyed.select(key_names).unique().rename(dict(zip(key_names, _KEY, strict=True)))
     classified = classify_keys(keys, policy).select(*_KEY, "reason_code", "entry")
+    if then is not None:
+        classified = then(classified)
     classified = classified.rename(dict(zip(_KEY, key_names, strict=True)))
     out = keyed.join(classified, on=key_names, how="left", nulls_equal=True, maintain_order="left")
     return out.drop(key_names)

@@ -39,12 +39,13 @@ def identities(site: Site) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"ident": pl.String, "server": pl.String}, orient="row")
 
 
-def _lookup(flows: pl.DataFrame, column: str, ids: pl.DataFrame, alias: str) -> pl.Series:
+def _lookup(flows: pl.DataFrame, column: str, ids: pl.DataFrame, alias: str) -> pl.Expr:
+    """An expression naming the server whose address or FQDN is in ``column`` (else null)."""
     table = _normalize_addresses(flows[column]).join(ids, left_on="norm", right_on="ident", how="inner")
     if table.is_empty():
-        return pl.Series(alias, [None] * flows.height, dtype=pl.String)
+        return pl.lit(None, pl.String).alias(alias)
     mapping = dict(zip(table["raw"].to_list(), table["server"].to_list(), strict=True))
-    return flows[column].replace_strict(mapping, default=None, return_dtype=pl.String).alias(alias)
+    return pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String).alias(alias)
 
 
 def scope(flows: pl.DataFrame, site: Site) -> pl.DataFrame:
