@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analyzer.parsers import REGISTRY, paloalto
+from analyzer.parsers import REGISTRY, paloalto, paloalto_csv
 from analyzer.parsers.base import ParseContext, ParseOptions
 from analyzer.read import read_logs
 
@@ -319,3 +319,14 @@ def test_samples_session_join_gives_traffic_flows_their_hosts():
     # Sessions without a URL log stay IP-only: only DNS evidence could name them.
     lone = servers.filter(pl.col("session_id") == "400287")
     assert lone["dst_host"].to_list() == [None] and lone["dst_ip"].to_list() == ["198.51.100.63"]
+
+
+def test_csv_split_gives_one_row_per_line_even_when_a_quote_runs_on():
+    lines = pl.Series(['a,Mozilla "x" y,c', 'd,"e,f",g', 'h,i"j,"k', "l,m,n", 'o,"p""q",r'])
+    assert paloalto_csv.split(lines, 3).rows() == [
+        ("a", 'Mozilla "x" y', "c"),
+        ("d", "e,f", "g"),
+        ("h", 'i"j', "k"),  # polars would have run this quote into the next line
+        ("l", "m", "n"),
+        ("o", 'p"q', "r"),
+    ]
