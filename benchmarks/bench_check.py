@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import gen_squid  # noqa: E402 - benchmarks/ is not a package
+from run import measure  # noqa: E402 - the same measurement as every other bench
 
 ROOT = HERE.parent
 SITE = ROOT / "data" / "samples" / "site.toml"
@@ -57,21 +56,6 @@ CLI = "import sys; from analyzer.cli import main; code = main(sys.argv[1:]); sys
 def command(src: Path, out: Path) -> list[str]:
     """``analyzer check`` arguments for ``benchmarks/run.py`` (the "check" bench)."""
     return ["check", str(src), "--format", "squid", "--site", str(SITE), "-o", str(out.with_suffix("")), "-q"]
-
-
-def measure(argv: list[str]) -> dict:
-    """Run ``argv``; wall seconds and peak RSS in MiB of that child alone."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.stderr:
-        proc.stderr.close()
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"benchmark command failed ({code}): {' '.join(argv)}\n{err}")
-    return {"seconds": wall, "peak_mib": usage.ru_maxrss / 1024}
 
 
 def run(n_lines: int) -> list[dict]:
