@@ -11,7 +11,10 @@ from collections.abc import Iterable
 
 
 class AnalyzerError(Exception):
-    """Base class of every error the analyzer reports to its user."""
+    """Base class of every error the analyzer reports to its user.
+
+    Example: ``except AnalyzerError as exc: print(exc)`` prints one line that says what to fix.
+    """
 
 
 class InputError(AnalyzerError):

@@ -74,7 +74,10 @@ FILES_SCHEMA = pl.Schema(
 
 @dataclass
 class ReadResult:
-    """Flows, DNS evidence, rejects and per-file summaries of one read."""
+    """Flows, DNS evidence, rejects and per-file summaries of one read.
+
+    Example: ``read = read_logs(["data/samples"]); read.files_frame; read.to_pandas()["flows"]``.
+    """
 
     flows: pl.DataFrame
     rejects: pl.DataFrame
@@ -87,6 +90,20 @@ class ReadResult:
     def files_frame(self) -> pl.DataFrame:
         """One row per input file: format, lines, records, rejects, skipped, first reject."""
         return pl.DataFrame([f.as_row() for f in self.files], schema=FILES_SCHEMA)
+
+    def to_pandas(self) -> dict:
+        """The frames as pandas DataFrames, by name: ``flows``, ``rejects``, ``files``, then one per
+        evidence kind read (``dns``). Example: ``read_logs(["data/samples"]).to_pandas()["files"]``.
+        """
+        from .api import frames_to_pandas, read_frames  # the notebook glue builds on this module
+
+        return frames_to_pandas(read_frames(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: totals and one row per input file, all escaped."""
+        from .api import read_html
+
+        return read_html(self)
 
 
 def check_timezone(tz: str) -> str:

@@ -115,7 +115,10 @@ class PortEntry:
 
 @dataclass(frozen=True)
 class Profile:
-    """A named allow-list: metadata, entries and peer ports. Load with :func:`load_profile`."""
+    """A named allow-list: metadata, entries and peer ports. Load with :func:`load_profile`.
+
+    Example: ``p = load_profile("wsus-2025"); p.document, p.version, [e.label for e in p.entries]``.
+    """
 
     name: str
     title: str

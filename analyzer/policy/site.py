@@ -73,7 +73,10 @@ class Allow:
 
 @dataclass(frozen=True)
 class Site:
-    """A parsed, validated site file. Load with :func:`load_site`."""
+    """A parsed, validated site file. Load with :func:`load_site`.
+
+    Example: ``site = load_site("data/samples/site.toml"); [s.name for s in site.servers], site.wsus_ports``.
+    """
 
     file: str
     profile: str

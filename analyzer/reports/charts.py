@@ -16,13 +16,15 @@ matplotlib's math parsing is switched off: a host name with ``$`` is text, not a
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")  # no display; must precede pyplot
+if "ipykernel" not in sys.modules:  # in Jupyter keep the inline backend, so figures of the API display
+    matplotlib.use("Agg")  # no display; must precede pyplot
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
