@@ -11,8 +11,9 @@ $(BIN)/analyzer: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
+# The check exits 1 when it finds something at --fail-on (high): for the demo that is success.
 demo: $(BIN)/analyzer
-	$(BIN)/analyzer parse data/samples -o out/flows.parquet --rejects out/rejects.csv
+	$(BIN)/analyzer check data/samples --site data/samples/site.toml -o out/ || [ $$? -eq 1 ]
 
 test: $(BIN)/analyzer
 	$(BIN)/ruff check .
