@@ -60,7 +60,10 @@ class CheckResult:
         return next((s for s in SEVERITIES if s in present), None)
 
     def fails(self, fail_on: str = "high") -> bool:
-        """Whether a finding is at or above ``fail_on`` (one of :data:`SEVERITIES`)."""
+        """Whether a finding is at or above ``fail_on`` (one of :data:`SEVERITIES`, or ``"none"``:
+        never, for runs that only report)."""
+        if fail_on == "none":
+            return False
         limit = SEVERITY_RANK[fail_on]
         return any(SEVERITY_RANK[s] <= limit for s in self.findings["severity"].to_list() if s in SEVERITY_RANK)
 
