@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench notebook clean
 
 $(BIN)/analyzer: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(BIN)/analyzer
 
 bench: $(BIN)/analyzer
 	$(BIN)/python benchmarks/run.py
+
+# Jupyter with the notebooks of notebooks/ (installs the `notebook` extra: JupyterLab).
+notebook: $(BIN)/analyzer
+	$(BIN)/pip install --quiet -e '.[notebook]'
+	$(BIN)/jupyter lab notebooks/
 
 clean:
 	rm -rf out build *.egg-info

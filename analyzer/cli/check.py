@@ -15,10 +15,10 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from ..api import write_reports
 from ..baseline import changes, compare, current_only, load_baseline
 from ..check import run_check
 from ..parsers.base import ParseOptions
-from ..reports import WRITERS
 from ..verdicts import FINDINGS_SCHEMA, SEVERITIES, VERDICTS
 from .common import add_input_arguments, files_table, print_table, progress_bar
 
@@ -67,7 +67,7 @@ def run(args) -> int:
     if baseline is not None:
         result.findings = compare(result.findings, baseline)
     outdir = Path(args.output)
-    written = [write(result, outdir) for write in WRITERS.values()]
+    written = write_reports(result, outdir)
     # On a terminal: the inputs, the summary and where things went; piped or in a scheduler's
     # log: the summary alone; --quiet: nothing (the exit code speaks).
     terminal = sys.stdout.isatty()
