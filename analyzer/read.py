@@ -149,7 +149,8 @@ def read_logs(
     for src in sources:
         summary = _read_one(src, forced, options, progress, sink, kept, rejects)
         files.append(summary)
-    flows = pl.concat(kept.pop("flows"), how="vertical") if kept.get("flows") else empty_flows()
+    # No rechunk: copying every chunk into one buffer would double the peak memory.
+    flows = pl.concat(kept.pop("flows"), how="vertical", rechunk=False) if kept.get("flows") else empty_flows()
     evidence = {kind: pl.concat(frames, how="vertical") for kind, frames in kept.items() if frames}
     all_rejects = pl.concat(rejects, how="vertical") if rejects else empty_rejects()
     return ReadResult(flows=flows, rejects=all_rejects, files=files, options=options, evidence=evidence)

@@ -88,7 +88,8 @@ def run_one(name: str, n_lines: int) -> list[dict]:
         ("analyzer " + _command(name, src, out)[0], [sys.executable, "-m", "analyzer", *_command(name, src, out)]),
     ):
         m = measure(argv)
-        rows.append({"bench": name, "what": label, "lines": n_lines, "lines_per_s": n_lines / m["seconds"], **m})
+        per_s = None if label == "analyzer startup" else n_lines / m["seconds"]
+        rows.append({"bench": name, "what": label, "lines": n_lines, "lines_per_s": per_s, **m})
     return rows
 
 
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(
             f"{r['bench']:<12} {r['what']:<26} {r['lines']:>11,} {r['seconds']:>8.2f} "
-            f"{r['lines_per_s']:>12,.0f} {r['peak_mib']:>9.0f}"
+            f"{'-' if r['lines_per_s'] is None else format(r['lines_per_s'], ',.0f'):>12} {r['peak_mib']:>9.0f}"
         )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
