@@ -40,8 +40,8 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--fail-on",
         default="high",
-        choices=SEVERITIES,
-        help="exit 1 when a finding has this severity or a higher one (default: high)",
+        choices=(*SEVERITIES, "none"),
+        help="exit 1 when a finding has this severity or a higher one (default: high; none: never)",
     )
 
 

@@ -50,6 +50,7 @@ def test_check_samples_writes_every_output(tmp_path, capsys, monkeypatch):
         ([("192.0.2.10", "TCP_DENIED/403", "CONNECT www.example.net:443")], "low", 0),
         ([("192.0.2.10", "TCP_DENIED/403", "CONNECT www.example.net:443")], "info", 1),
         ([("192.0.2.10", "TCP_DENIED/403", "CONNECT www.update.microsoft.com:443")], "high", 1),
+        ([("192.0.2.10", "TCP_DENIED/403", "CONNECT www.update.microsoft.com:443")], "none", 0),
     ],
 )
 def test_exit_codes_follow_fail_on(tmp_path, rows, fail_on, code):
