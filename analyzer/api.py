@@ -14,16 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import matplotlib
-import matplotlib.pyplot as plt
-import pandas as pd
 import polars as pl
-import pyarrow as pa
 from jinja2 import Environment
-from matplotlib.figure import Figure
 
 from .baseline import current_only
 from .check import CheckResult
@@ -34,9 +31,14 @@ from .policy.explain import explain_host as _explain_host
 from .policy.explain import standalone_policy
 from .policy.patterns import WILDCARD_MODES
 from .read import ReadResult
-from .reports import WRITERS, charts
 from .sources import expand, iter_chunks
 from .verdicts import SEVERITIES, SEVERITY_RANK, VERDICTS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# matplotlib, pandas and the report writers are imported where they are used: `import analyzer`
+# (and so every command) stays as quick as the engine alone.
 
 TOP_FINDINGS = 10
 """How many findings the notebook summary of a check lists (the most severe, then most frequent)."""
@@ -157,8 +159,13 @@ def explain_host(
 
 
 def _figure(draw) -> Figure:
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from .reports import charts
+
     with matplotlib.rc_context(charts.STYLE):
-        fig = draw()
+        fig = draw(charts)
         fig.tight_layout()
     # Closed figures stay drawable; closing keeps Jupyter from showing each one twice (once for
     # pyplot's open figures, once as the cell's value) and frees pyplot's reference.
@@ -182,7 +189,7 @@ def plot_timeline(data: CheckResult | pl.DataFrame, tz: str | None = None) -> Fi
         flows, zone = data.flows, tz or data.timezone
     else:
         flows, zone = data, tz or "UTC"
-    return _figure(lambda: charts.timeline(flows, zone))
+    return _figure(lambda charts: charts.timeline(flows, zone))
 
 
 def plot_unexpected(data: CheckResult | pl.DataFrame) -> Figure:
@@ -191,7 +198,7 @@ def plot_unexpected(data: CheckResult | pl.DataFrame) -> Figure:
     ``data`` is a check result or judged flows. Example: ``plot_unexpected(result)``.
     """
     flows = data.flows if isinstance(data, CheckResult) else data
-    return _figure(lambda: charts.unexpected(flows, "UTC"))
+    return _figure(lambda charts: charts.unexpected(flows, "UTC"))
 
 
 def plot_coverage(data: CheckResult | pl.DataFrame) -> Figure:
@@ -200,7 +207,7 @@ def plot_coverage(data: CheckResult | pl.DataFrame) -> Figure:
     ``data`` is a check result or its ``coverage`` frame. Example: ``plot_coverage(result)``.
     """
     table = data.coverage if isinstance(data, CheckResult) else data
-    return _figure(lambda: charts.coverage(table))
+    return _figure(lambda charts: charts.coverage(table))
 
 
 # --- reports and evidence ------------------------------------------------------------------------
@@ -217,6 +224,8 @@ def write_reports(result: CheckResult, outdir: str | Path, formats: Iterable[str
 
         write_reports(result, "out", formats=["report.html", "findings.json"])
     """
+    from .reports import WRITERS
+
     names = list(WRITERS) if formats is None else [formats] if isinstance(formats, str) else list(formats)
     for name in names:
         if name not in WRITERS:
@@ -321,16 +330,21 @@ def evidence_lines(evidence) -> pl.DataFrame:
 
 
 # Nullable integer columns (ports, status) stay integers in pandas instead of turning into floats.
-_PANDAS_INTEGERS = {
-    pa.int8(): pd.Int8Dtype(),
-    pa.int16(): pd.Int16Dtype(),
-    pa.int32(): pd.Int32Dtype(),
-    pa.int64(): pd.Int64Dtype(),
-    pa.uint8(): pd.UInt8Dtype(),
-    pa.uint16(): pd.UInt16Dtype(),
-    pa.uint32(): pd.UInt32Dtype(),
-    pa.uint64(): pd.UInt64Dtype(),
-}
+@cache
+def _pandas_integers() -> dict:
+    import pandas as pd
+    import pyarrow as pa
+
+    return {
+        pa.int8(): pd.Int8Dtype(),
+        pa.int16(): pd.Int16Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.uint8(): pd.UInt8Dtype(),
+        pa.uint16(): pd.UInt16Dtype(),
+        pa.uint32(): pd.UInt32Dtype(),
+        pa.uint64(): pd.UInt64Dtype(),
+    }
 
 
 def frames_to_pandas(frames: Mapping[str, pl.DataFrame]) -> dict:
@@ -341,7 +355,7 @@ def frames_to_pandas(frames: Mapping[str, pl.DataFrame]) -> dict:
 
     Example: ``frames_to_pandas({"flows": result.flows})["flows"].dtypes``.
     """
-    return {name: frame.to_pandas(types_mapper=_PANDAS_INTEGERS.get) for name, frame in frames.items()}
+    return {name: frame.to_pandas(types_mapper=_pandas_integers().get) for name, frame in frames.items()}
 
 
 def check_frames(result: CheckResult) -> dict[str, pl.DataFrame]:

@@ -8,6 +8,8 @@ import dataclasses
 import gzip
 import inspect
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import matplotlib.pyplot as plt
@@ -352,3 +354,11 @@ def test_errors_are_one_line_and_say_where():
         az.load_profile("wsus-2052")
     with pytest.raises(az.InputError, match="no such file"):
         az.read_logs([str(ROOT / "no-such.log")])
+
+
+def test_import_analyzer_stays_light():
+    """matplotlib, pandas and the report writers load when first used, so every command starts quickly."""
+    heavy = ("matplotlib", "pandas", "analyzer.reports")
+    code = f"import sys, analyzer; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
