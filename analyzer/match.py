@@ -190,6 +190,8 @@ def classify_keys(keys: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         .then(pl.lit("scheme-port"))
         .when(pl.col("_other").is_not_null() | pl.col("_peer").is_not_null())
         .then(pl.lit("other-role"))
+        .when(ip_only & pl.col("_dst_ip").is_null())
+        .then(pl.lit("no-destination"))
         .when(ip_only)
         .then(pl.lit("no-evidence"))
         .otherwise(pl.lit("not-listed"))
@@ -239,14 +241,29 @@ def match(flows: pl.DataFrame, policy: Policy, *, then: Callable[[pl.DataFrame],
         matched.group_by("reason_code").len()
     """
     key_names = [f"_key{c}" for c in _KEY]
-    keyed = flows.with_columns(_key_exprs())
-    keys = keyed.select(key_names).unique().rename(dict(zip(key_names, _KEY, strict=True)))
-    classified = classify_keys(keys, policy).select(*_KEY, "reason_code", "entry")
-    if then is not None:
-        classified = then(classified)
-    classified = classified.rename(dict(zip(_KEY, key_names, strict=True)))
-    out = keyed.join(classified, on=key_names, how="left", nulls_equal=True, maintain_order="left")
-    return out.drop(key_names)
+    rename_back = dict(zip(_KEY, key_names, strict=True))
+
+    def classify(keys: pl.DataFrame) -> pl.DataFrame:
+        out = classify_keys(keys, policy).select(*_KEY, "reason_code", "entry")
+        return (then(out) if then is not None else out).rename(rename_back)
+
+    # Only in-scope flows are keyed and joined (usually a small share of a proxy log); the others
+    # all get the answer for the all-null key, filled in without a join.
+    in_scope = flows["server"].is_not_null()
+    inside = flows.filter(in_scope).with_columns(_key_exprs())
+    keys = inside.select(key_names).unique().rename(dict(zip(key_names, _KEY, strict=True)))
+    classified = classify(keys)
+    added = [c for c in classified.columns if c not in key_names]
+    joined = inside.join(classified, on=key_names, how="left", nulls_equal=True, maintain_order="left")
+    outside = classify(pl.DataFrame([[None] * len(_KEY)], schema=keys.schema, orient="row"))
+    if joined.height == flows.height:
+        return flows.with_columns(joined.select(added))
+    rows = in_scope.arg_true()
+    columns = []
+    for name in added:
+        default = pl.repeat(outside[name][0], flows.height, dtype=classified.schema[name], eager=True)
+        columns.append(default.scatter(rows, joined[name]).alias(name))
+    return flows.with_columns(columns)
 
 
 __all__ = ["classify_keys", "fold_hosts", "hierarchy_pair", "match", "match_hosts"]

@@ -55,6 +55,7 @@ REASONS: dict[str, str] = {
     "against-sync": "hierarchy flow against the direction of synchronization",
     "other-role": "a Microsoft update endpoint of another role (wu-client, delivery-optimization), not in the profile",
     "no-evidence": "IP-only flow that no evidence ties to a host name",
+    "no-destination": "the log line names no destination (no host, no address), e.g. a proxy error line",
     "auth": "proxy authentication challenge (407): neither a block nor a pass; the retried request is judged",
     "out-of-scope": "out of scope: neither source nor destination is an update server",
 }
@@ -90,7 +91,7 @@ def judge(matched: pl.DataFrame) -> pl.DataFrame:
         )
         .when(code.is_in(_PERMITTED))
         .then(pl.lit("permitted"))
-        .when(code == "no-evidence")
+        .when(code.is_in(("no-evidence", "no-destination")))
         .then(pl.lit("unattributed"))
         .when(blocked)
         .then(pl.lit("unexpected-blocked"))

@@ -137,6 +137,7 @@ TABLE = [
         "delivery-optimization: tcp/7680 (peer-to-peer)",
     ),
     ("IP-only without evidence", out(CAS, None, 443, None, ip="203.0.113.77"), "unattributed", "no-evidence", None),
+    ("no destination at all (a proxy error line)", out(CAS, None, None, None), "unattributed", "no-destination", None),
     (
         "IP-only without evidence, blocked: still not judged",
         out(CAS, None, 80, None, "blocked", ip="203.0.113.78"),
