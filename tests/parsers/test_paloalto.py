@@ -265,12 +265,18 @@ def test_a_quote_left_open_does_not_swallow_the_next_line():
 
 
 def test_many_lines_in_one_chunk_are_all_accounted_for():
-    good = [payload(TRAFFIC_81, c22=str(i), c24=str(1024 + i)) for i in range(3000)]
+    # Enough lines that the chunk is parsed in slices side by side: order and numbers must hold.
+    good = [payload(TRAFFIC_81, c22=str(i), c24=str(1024 + i % 60000)) for i in range(12000)]
     good[1500] = payload(TRAFFIC_81, c7="x")
-    good[2999] = payload(URL_81, c22="2999")
+    good[7000] = "garbage"
+    good[11999] = payload(URL_81, c22="11999")
+    good[3000] = ""
     out = parse(good)
-    assert out.records.height == 2999 and out.rejects["line_no"].to_list() == [1501]
-    assert out.records["src_port"].to_list()[:3] == [1024, 1025, 1026]
+    assert out.records.height == 11997 and out.rejects["line_no"].to_list() == [1501, 7001]
+    assert out.skipped == {"blank": 1}
+    assert out.records["line_no"].is_sorted() and out.records["line_no"][-1] == 12000
+    assert out.records["session_id"].to_list()[:3] == ["0", "1", "2"]
+    assert out.records["dst_host"].to_list()[-1] == "download.windowsupdate.com"
 
 
 def _head(path: Path) -> list[str]:
