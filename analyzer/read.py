@@ -17,7 +17,7 @@ from . import parsers
 from .errors import AnalyzerError, InputError
 from .parsers.base import ParseContext, ParseOptions, Parser
 from .schema import conform_flows, empty_flows, empty_rejects
-from .sources import SourceFile, expand, iter_chunks, read_head
+from .sources import SourceFile, expand, iter_chunks, prefetch, read_head
 
 
 @dataclass
@@ -181,7 +181,7 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
     summary = FileSummary(file=src.name, format=parser.name, kind=parser.kind)
     ctx = ParseContext(file=src.name, options=options)
     on_bytes = (lambda n: progress(src, n)) if progress else None
-    for chunk in iter_chunks(src, progress=on_bytes):
+    for chunk in prefetch(iter_chunks(src, progress=on_bytes)):
         out = parser.parse(chunk.lines, ctx)
         n_lines = chunk.lines.height
         n_skipped = sum(out.skipped.values())

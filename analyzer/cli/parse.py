@@ -6,7 +6,10 @@ Exits 2 with one line on unreadable paths, unknown formats or a file where nothi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
+import pyarrow.parquet as pq
 
 from .. import attribution
 from ..output import FrameWriter, format_of, write_frame
@@ -28,26 +31,61 @@ def add_arguments(parser) -> None:
     )
 
 
+_NEEDS_HOST = pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()
+
+
 def run(args) -> int:
     format_of(args.output)
     if args.rejects:
         format_of(args.rejects)
     options = parse_options(args)
     dns = attribution.read_evidence(args.dns, options) if args.dns else None
-    with progress_bar(args.quiet) as progress:
-        result = read_logs(args.paths, format=args.format, options=options, progress=progress)
-    # Attribution needs every flow and all evidence at once (a host seen through the proxy in one
-    # file names an address in another), so flows are attributed in memory, then written.
-    evidence = [e for e in (result.evidence.get("dns"), dns.evidence.get("dns") if dns else None) if e is not None]
-    flows = attribution.attribute(result.flows, pl.concat(evidence) if evidence else None)
-    if dns:
-        result.files.extend(dns.files)
-    with FrameWriter(args.output, FLOW_SCHEMA) as writer:
-        writer.write(flows)
+    out = Path(args.output)
+    # Flows stream to a temporary Parquet file chunk by chunk, so memory stays bounded whatever
+    # the size of the logs. Only when some flows are IP-only does a second pass load them all:
+    # attribution needs every flow and all evidence at once (a host seen through the proxy in
+    # one file names an address in another).
+    partial = out.with_name(f".{out.name}.partial.parquet")
+    evidence: list[pl.DataFrame] = [dns.evidence["dns"]] if dns and "dns" in dns.evidence else []
+    ip_only = 0
+
+    def sink(kind: str, frame: pl.DataFrame) -> None:
+        nonlocal ip_only
+        if kind == "flows":
+            ip_only += int(frame.select(_NEEDS_HOST.sum()).item())
+            writer.write(frame)
+        else:
+            evidence.append(frame)
+
+    try:
+        with FrameWriter(partial, FLOW_SCHEMA) as writer, progress_bar(args.quiet) as progress:
+            result = read_logs(args.paths, format=args.format, options=options, progress=progress, sink=sink)
+        if dns:
+            result.files.extend(dns.files)
+        if ip_only:
+            flows = attribution.attribute(pl.read_parquet(partial), pl.concat(evidence) if evidence else None)
+            attributed = attribution.summary(flows)
+            with FrameWriter(out, FLOW_SCHEMA) as final:
+                final.write(flows)
+        else:
+            attributed = "no IP-only flows to attribute"
+            _move(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
     if args.rejects:
         write_frame(result.rejects, args.rejects)
     print_table(files_table(result), args.quiet)
     if not args.quiet:
-        print(attribution.summary(flows))
+        print(attributed)
         print(f"{writer.rows:,} flows written to {args.output}")
     return 0
+
+
+def _move(partial: Path, out: Path) -> None:
+    """Put the streamed flows at ``out``: a rename for Parquet, a batched conversion for CSV."""
+    if format_of(out) == "parquet":
+        partial.replace(out)
+        return
+    with FrameWriter(out, FLOW_SCHEMA) as final:
+        for batch in pq.ParquetFile(partial).iter_batches(batch_size=256 * 1024):
+            final.write(pl.from_arrow(batch).cast(FLOW_SCHEMA))

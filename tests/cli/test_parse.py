@@ -103,3 +103,27 @@ def test_python_dash_m(tmp_path):
         cwd=tmp_path,
     )
     assert run.returncode == 2 and run.stderr.strip().endswith("missing.log: no such file or folder")
+
+
+def test_streamed_flows_equal_the_in_memory_read(tmp_path):
+    """Flows stream through a temporary file that is gone afterwards; Parquet and CSV outputs
+    hold the same rows as reading the logs in memory."""
+    from analyzer.read import read_logs
+
+    pq_out, csv_out = tmp_path / "flows.parquet", tmp_path / "flows.csv"
+    assert main(["parse", str(SAMPLES / "squid"), "-o", str(pq_out), "-q"]) == 0
+    assert main(["parse", str(SAMPLES / "squid"), "-o", str(csv_out), "-q"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["flows.csv", "flows.parquet"]
+    expected = read_logs([str(SAMPLES / "squid")]).flows
+    assert pl.read_parquet(pq_out).equals(expected)
+    assert pl.read_csv(csv_out).height == expected.height
+
+
+def test_ip_only_flows_are_attributed_with_evidence_from_any_input(tmp_path, capsys):
+    """DNS evidence given as a log path (not --dns) still attributes the IP-only pfirewall flows."""
+    out = tmp_path / "flows.parquet"
+    paths = [str(SAMPLES / "winfirewall"), str(SAMPLES / "dnscsv")]
+    assert main(["parse", *paths, "--tz", "Europe/Berlin", "-o", str(out)]) == 0
+    flows = pl.read_parquet(out)
+    assert flows.filter(pl.col("host_source") == "dns").height > 0
+    assert "attributed" in capsys.readouterr().out
