@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -32,6 +33,10 @@ def make_lines():
 @pytest.fixture
 def real_logs() -> Path:
     if not REAL_LOGS.is_dir():
+        # In CI the reference logs are always beside the clone: their absence is a failure there,
+        # never a silent skip.
+        if os.environ.get("CI"):
+            pytest.fail(f"{REAL_LOGS} is missing")
         pytest.skip("../shared/real-logs is not present")
     return REAL_LOGS
 

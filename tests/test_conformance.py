@@ -7,11 +7,11 @@ New parsers are picked up from the registry; their samples from the folder named
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
 
+from analyzer.attribution import EVIDENCE_SCHEMA
 from analyzer.parsers import REGISTRY
 from analyzer.parsers.base import ParseOptions
 from analyzer.read import read_logs
@@ -39,19 +39,13 @@ def _cases():
             yield pytest.param(name, path, id=f"{name}-{path.relative_to(folder)}")
 
 
-def _schema_of(kind: str):
-    if kind == "flows":
-        return FLOW_SCHEMA
-    try:
-        return importlib.import_module("analyzer.attribution").EVIDENCE_SCHEMA
-    except (ImportError, AttributeError):
-        return None
+SCHEMAS = {"flows": FLOW_SCHEMA, "dns": EVIDENCE_SCHEMA}
+"""The records' schema of each parser kind."""
 
 
 @pytest.mark.parametrize(("name", "path"), list(_cases()))
 def test_parser_reads_its_samples_and_only_its_own(name, path):
-    if path is None:
-        pytest.skip(f"no samples in data/samples/{name}/ yet")
+    assert path is not None, f"every registered format needs samples in data/samples/{name}/"
     parser = REGISTRY[name]
     head = read_head(SourceFile(path=path, name=str(path)))
     options = ParseOptions()
@@ -67,7 +61,5 @@ def test_parser_reads_its_samples_and_only_its_own(name, path):
     assert summary.records > summary.rejects, "malformed lines must stay a minority of a sample"
     records = result.flows if parser.kind == "flows" else result.evidence.get(parser.kind)
     assert records is not None and records.height == summary.records
-    schema = _schema_of(parser.kind)
-    if schema is not None:
-        assert records.schema == schema
+    assert records.schema == SCHEMAS[parser.kind]
     assert set(records["line_no"].to_list()).isdisjoint(result.rejects["line_no"].to_list())
