@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from queue import Queue
 
 import polars as pl
 import pyarrow as pa
@@ -66,7 +68,7 @@ class FrameWriter:
             w.write(chunk)
     """
 
-    def __init__(self, path: str | Path, schema: pl.Schema):
+    def __init__(self, path: str | Path, schema: pl.Schema, *, background: bool = True):
         self.path = Path(path)
         self.format = format_of(path)
         self.schema = schema
@@ -81,13 +83,44 @@ class FrameWriter:
         else:
             self._csv = open(self.path, "wb")  # noqa: SIM115 - closed in close()
             self._header = True
+        # Encoding and compressing a chunk (Arrow conversion, zstd) releases the GIL, so a writer
+        # thread overlaps it with parsing the next chunk. The bounded queue keeps at most two
+        # chunks waiting, so memory stays bounded when writing is the slower side.
+        self._error: BaseException | None = None
+        self._queue: Queue | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._queue = Queue(maxsize=2)
+            self._thread = threading.Thread(target=self._work, name="analyzer-writer", daemon=True)
+            self._thread.start()
 
     ROWS_PER_WRITE = 256 * 1024
     """Frames are converted to Arrow and written this many rows at a time, so writing a big
     frame never holds a second whole copy of it."""
 
     def write(self, frame: pl.DataFrame) -> None:
+        """Append ``frame`` (written by the writer thread unless ``background=False``)."""
+        self._raise()
         self.rows += frame.height
+        if self._queue is None:
+            self._write(frame)
+        else:
+            self._queue.put(frame)
+
+    def _work(self) -> None:
+        while (frame := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(frame)
+                except BaseException as exc:  # raised in the caller's thread by _raise()
+                    self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _write(self, frame: pl.DataFrame) -> None:
         if self._parquet is not None:
             for offset in range(0, frame.height, self.ROWS_PER_WRITE):
                 part = frame.slice(offset, self.ROWS_PER_WRITE)
@@ -97,12 +130,18 @@ class FrameWriter:
             self._header = False
 
     def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
         if self._parquet is not None:
             self._parquet.close()
         elif self._csv is not None:
             if self._header:  # nothing written: still give the file its header
                 _csv_ready(pl.DataFrame(schema=self.schema)).write_csv(self._csv)
             self._csv.close()
+        self._parquet = self._csv = None
+        self._raise()
 
     def __enter__(self) -> FrameWriter:
         return self

@@ -1,0 +1,55 @@
+"""Writing frames: Parquet and CSV through FrameWriter (background thread), formula safety."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from analyzer.errors import AnalyzerError
+from analyzer.output import FrameWriter, format_of, neutralize_formulas, write_frame
+
+SCHEMA = pl.Schema({"n": pl.Int64, "text": pl.String})
+
+
+def _chunks():
+    return [
+        pl.DataFrame({"n": list(range(i, i + 3)), "text": [f"t{j}" for j in range(3)]}, schema=SCHEMA)
+        for i in (0, 3, 6)
+    ]
+
+
+@pytest.mark.parametrize("background", [True, False])
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_chunks_written_in_order(tmp_path, suffix, background):
+    path = tmp_path / f"out{suffix}"
+    with FrameWriter(path, SCHEMA, background=background) as writer:
+        for chunk in _chunks():
+            writer.write(chunk)
+    assert writer.rows == 9
+    read = pl.read_parquet(path) if suffix == ".parquet" else pl.read_csv(path, schema=SCHEMA)
+    assert read.equals(pl.concat(_chunks()))
+
+
+def test_empty_csv_still_has_its_header(tmp_path):
+    path = tmp_path / "out.csv"
+    FrameWriter(path, SCHEMA).close()
+    assert path.read_text() == "n,text\n"
+
+
+def test_an_error_in_the_writer_thread_reaches_the_caller(tmp_path):
+    writer = FrameWriter(tmp_path / "out.parquet", SCHEMA)
+    writer.write(pl.DataFrame({"n": ["not a number"], "text": ["x"]}))
+    with pytest.raises(Exception):  # noqa: B017 - whatever Arrow raises for the bad cast
+        writer.close()
+
+
+def test_formulas_are_neutralized_but_a_lone_dash_is_kept():
+    frame = pl.DataFrame({"v": ["=1+1", "+x", "-2", "@a", "\tq", "\rr", "-", "ok"]})
+    assert neutralize_formulas(frame)["v"].to_list() == ["'=1+1", "'+x", "'-2", "'@a", "'\tq", "'\rr", "-", "ok"]
+    # The CSV writer applies it to every text column.
+    assert format_of("a.CSV") == "csv"
+
+
+def test_unknown_output_suffix_is_a_one_line_error(tmp_path):
+    with pytest.raises(AnalyzerError, match=r"use \.parquet or \.csv"):
+        write_frame(pl.DataFrame({"a": [1]}), tmp_path / "out.xlsx")
