@@ -144,6 +144,16 @@ NATIVE_CASES = [
         id="bare-path",
     ),
     pytest.param(
+        f"{T} 5 {P} TCP_MISS/200 10 GET http://bücher.example.test:8080/ä?b - HIER_DIRECT/203.0.113.7 text/html",
+        dict(dst_host="bücher.example.test", dst_port=8080, url_path="/ä?b"),
+        id="non-ascii-host",
+    ),
+    pytest.param(
+        f"{T}   5 {P} TCP_MISS/200 10 GET http://a.test/x?q=http://b.test/ CORP\\Jane  Doe HIER_DIRECT/203.0.113.7  -",
+        dict(user="CORP\\Jane Doe", dst_host="a.test", url_path="/x?q=http://b.test/", extra_mime_type="-"),
+        id="runs-of-spaces-beyond-padding",
+    ),
+    pytest.param(
         f"{T} 5 {P} UDP_MISS/000 0 ICP_QUERY http://a.test/ - HIER_NONE/- -",
         dict(method="ICP_QUERY", dst_host="a.test"),
         id="icp-query",
@@ -203,6 +213,30 @@ def test_reject_reasons(make_lines, line, reason):
     assert out.rejects["line_no"].to_list() == [2]
     assert reason in out.rejects["reason"][0]
     assert out.rejects["raw"][0] == line
+
+
+def test_large_chunk_parsed_in_slices_as_line_by_line(make_lines):
+    """A chunk big enough to be parsed in slices side by side gives what parsing it in small
+    pieces gives: same flows, rejects and blanks, in line order."""
+    shapes = [
+        f"{T}    234 {P} TCP_TUNNEL/200 55750 CONNECT fe2.update.microsoft.com:443 - HIER_DIRECT/203.0.113.42 -",
+        f"{T} 5 {P} TCP_MISS/200 10 GET http://a.test/ CORP\\John Smith HIER_DIRECT/203.0.113.7 text/html",
+        f"{T}  5 {P} TCP_MISS/200 10 GET http://a.test/  - HIER_DIRECT/203.0.113.7 text/html ",
+        '192.0.2.10 - - [12/Nov/2026:12:38:20 +0000] "GET http://a.test:3128/x HTTP/1.1" 407 4235 TCP_DENIED:HIER_NONE',
+        "1793846577.245    51 192.0.2.104 TCP_MISS/200 1834 GET http://www.exam",
+        "",
+    ]
+    lines = [shapes[i % len(shapes)] for i in range(3 * squid._MIN_SLICE)]
+    whole = squid.parse(make_lines(lines), ParseContext("t.log"))
+    step = squid._MIN_SLICE // 2
+    pieces = [
+        squid.parse(make_lines(lines[i : i + step], first=i + 1), ParseContext("t.log"))
+        for i in range(0, len(lines), step)
+    ]
+    assert whole.records.equals(pl.concat([p.records for p in pieces]))
+    assert whole.rejects.equals(pl.concat([p.rejects for p in pieces]))
+    assert whole.skipped == {"blank": len(lines) // len(shapes)}
+    assert whole.records["line_no"].is_sorted() and whole.records.height == 4 * len(lines) // len(shapes)
 
 
 def test_logformat_builtin_names_use_builtin_parser(make_lines):
