@@ -20,7 +20,7 @@ skipped lines of kind ``lost-events`` and the events they report lost are summed
 ``ctx.options.tz`` (default UTC) and the zone used is put in ``notes["time_zone"]``.
 
 Parsing is vectorized: runs of spaces are collapsed with literal replaces, fields come from one
-``splitn``, and each distinct header is handled once per chunk.
+``split`` (its length is the field count), and each distinct header is handled once per chunk.
 """
 
 from __future__ import annotations
@@ -74,28 +74,42 @@ def _time_format(line: str) -> str:
     return line.split(":", 1)[1].strip()
 
 
-def _scan_headers(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, list[tuple | None], list[str]]:
-    """Give every line the index of the ``#Fields:`` and ``#Time Format:`` header it is under.
+def _segments(lines: pl.DataFrame, comment: pl.Series, ctx: ParseContext) -> tuple[list[int], list[tuple]]:
+    """Header lines of a chunk → where each segment starts and the (field list, UTC?) it is under.
 
-    Returns the frame with ``_fseg``/``_tseg`` columns and the field lists / time formats those
-    indexes name (index 0 is what earlier chunks left in ``ctx.state``).
+    Segment 0 (lines before the chunk's first header) is under what earlier chunks left in
+    ``ctx.state``; every ``#Fields:`` or ``#Time Format:`` line starts the next one.
     """
-    text = pl.col("text")
-    frame = lines.with_columns(
-        text.str.starts_with("#Fields:").cum_sum().cast(pl.Int64).alias("_fseg"),
-        text.str.starts_with("#Time Format:").cum_sum().cast(pl.Int64).alias("_tseg"),
-    )
-    headers = frame.filter(text.str.starts_with("#Fields:") | text.str.starts_with("#Time Format:"))
-    field_lists: list[tuple | None] = [ctx.state.get("fields")]
-    time_formats: list[str] = [ctx.state.get("time_format", "Local")]
-    for line in headers["text"]:
+    fields: tuple | None = ctx.state.get("fields")
+    time_format: str = ctx.state.get("time_format", "Local")
+    starts: list[int] = []
+    keys = [(fields, time_format.upper() == "UTC")]
+    for line_no, line in lines.filter(comment).iter_rows():
         if line.startswith("#Fields:"):
-            field_lists.append(_header_fields(line))
+            fields = _header_fields(line)
+        elif line.startswith("#Time Format:"):
+            time_format = _time_format(line)
         else:
-            time_formats.append(_time_format(line))
-    ctx.state["fields"] = field_lists[-1]
-    ctx.state["time_format"] = time_formats[-1]
-    return frame, field_lists, time_formats
+            continue
+        starts.append(line_no)
+        keys.append((fields, time_format.upper() == "UTC"))
+    ctx.state["fields"] = fields
+    ctx.state["time_format"] = time_format
+    return starts, keys
+
+
+def _groups(data: pl.DataFrame, starts: list[int], keys: list[tuple]) -> dict[tuple, pl.DataFrame]:
+    """Data lines by the distinct (field list, UTC?) they are under, each group in line order.
+
+    A header repeated after a restart is the same list, so a file with many restarts still parses
+    in one pass; only a chunk whose headers really differ is split.
+    """
+    distinct = list(dict.fromkeys(keys))
+    if len(distinct) == 1:
+        return {distinct[0]: data}
+    segment = pl.Series(starts, dtype=pl.Int64).search_sorted(data["line_no"], side="right")
+    key_of_line = pl.Series([distinct.index(k) for k in keys], dtype=pl.UInt32).gather(segment)
+    return {key: data.filter(key_of_line == i) for i, key in enumerate(distinct)}
 
 
 class _Fields:
@@ -116,19 +130,16 @@ class _Fields:
     def bad_int(self, name: str) -> pl.Expr:
         return (self.raw[name] != "-") & pl.col(f"_i_{name}").is_null()
 
-    def split(self, group: pl.DataFrame, time_format: str, tz: str) -> pl.LazyFrame:
+    def split(self, group: pl.DataFrame, is_utc: bool, tz: str, keep_text: bool = False) -> pl.LazyFrame:
         """Lines → lazy frame of field count, split fields, typed numbers, time and action."""
-        text = _collapse_spaces(group["text"])
-        # Each field becomes a column once; every expression below reads those columns.
-        lf = (
-            group.lazy()
-            .select(
-                "line_no",
-                "text",
-                (text.str.count_matches(" ", literal=True) + 1).alias("_n"),
-                text.str.splitn(" ", self.n).struct.rename_fields([f"_f{i}" for i in range(self.n)]).alias("_s"),
-            )
-            .unnest("_s")
+        # One split into a list gives the field count (its length) and every field (a cheap
+        # gather each); the fields past the header's count only matter for rejects.
+        parts = _collapse_spaces(group["text"]).str.split(" ")
+        frame = group.select("line_no", *(["text"] if keep_text else []), parts.alias("_l"))
+        lf = frame.lazy().select(
+            pl.exclude("_l"),
+            pl.col("_l").list.len().alias("_n"),
+            *[pl.col("_l").list.get(i, null_on_oob=True).alias(f"_f{i}") for i in range(self.n)],
         )
         return lf.with_columns(
             # Typed numeric fields once; "-" means not applicable and stays null.
@@ -136,7 +147,7 @@ class _Fields:
                 pl.when(self.raw[k] != "-").then(self.raw[k].cast(pl.Int64, strict=False)).alias(f"_i_{k}")
                 for k in self.ints
             ],
-            _stamp(self.get("date"), self.get("time"), time_format, tz).alias("_time"),
+            _stamp(self.get("date"), self.get("time"), is_utc, tz).alias("_time"),
             self.get("action").alias("_action"),
         )
 
@@ -164,7 +175,7 @@ class _Fields:
 
 
 def _parse_group(
-    group: pl.DataFrame, fields: tuple[str, ...], time_format: str, ctx: ParseContext
+    group: pl.DataFrame, fields: tuple[str, ...], is_utc: bool, ctx: ParseContext
 ) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
     """Data lines under one field list and time format → (flows, rejects, lost lines, lost events).
 
@@ -180,7 +191,7 @@ def _parse_group(
     # XP's OPEN-INBOUND lines have no path but say their direction in the action.
     direction = pl.when(action == "OPEN-INBOUND").then(pl.lit("inbound")).otherwise(direction)
     out = (
-        f.split(group, time_format, tz)
+        f.split(group, is_utc, tz)
         .select(
             "line_no",
             f.bad().alias("_bad"),
@@ -197,28 +208,31 @@ def _parse_group(
             action.alias("vendor_action"),
             f.num("size").alias("bytes"),
             (pl.struct(extra).struct.json_encode() if extra else pl.lit(None, pl.String)).alias("extra"),
+            pl.lit(NAME).alias("source_format"),
+            pl.lit(ctx.file).alias("source_file"),
         )
         .collect()
     )
     rejects = reject_frame(group.clear(), "", ctx, NAME)
-    if out["_bad"].any():
-        bad_lines = group.join(out.filter("_bad").select("line_no"), on="line_no", how="semi")
-        worded = f.split(bad_lines, time_format, tz).with_columns(f.reason(tz).alias("_reason")).collect()
+    n_bad, n_lost = out.select(pl.col("_bad").sum(), (pl.col("_lost") & ~pl.col("_bad")).sum()).row(0)
+    if n_bad:
+        bad_lines = group.filter(out["_bad"])
+        worded = f.split(bad_lines, is_utc, tz, keep_text=True).with_columns(f.reason(tz).alias("_reason")).collect()
         rejects = reject_frame(worded, pl.col("_reason"), ctx, NAME)
-    lost = out.filter(~pl.col("_bad") & pl.col("_lost"))
-    lost_events = int(lost["_info"].sum() or 0)
-    flows = out.filter(~pl.col("_bad") & ~pl.col("_lost")).with_columns(
-        pl.lit(NAME).alias("source_format"), pl.lit(ctx.file).alias("source_file")
-    )
-    return conform_flows(flows), rejects, lost.height, lost_events
+    lost_events = 0
+    if n_bad or n_lost:
+        lost = out.filter(~pl.col("_bad") & pl.col("_lost"))
+        lost_events = int(lost["_info"].sum() or 0)
+        out = out.filter(~pl.col("_bad") & ~pl.col("_lost"))
+    return conform_flows(out), rejects, n_lost, lost_events
 
 
-def _stamp(date: pl.Expr, time: pl.Expr, time_format: str, tz: str) -> pl.Expr:
+def _stamp(date: pl.Expr, time: pl.Expr, is_utc: bool, tz: str) -> pl.Expr:
     """UTC time of a line from its ``date`` and ``time`` fields."""
     stamp = pl.concat_str([date, time], separator=" ").str.strptime(
         pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False
     )
-    if time_format.upper() == "UTC":
+    if is_utc:
         return stamp.dt.replace_time_zone("UTC")
     # The hour repeated when clocks go back cannot be told apart: take its first pass. Times in
     # the hour skipped when clocks go forward do not exist: null, so the line is rejected.
@@ -237,37 +251,29 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
             "2026-11-03 10:00:00 DROP TCP 192.0.2.10 203.0.113.7 50000 443 0 - 0 0 0 - - - SEND"]}), ctx)
         out.records["action"]  # ["blocked"]
     """
-    frame, field_lists, time_formats = _scan_headers(lines, ctx)
-    text = pl.col("text")
-    blank = text.str.strip_chars() == ""
+    text = lines["text"]
     comment = text.str.starts_with("#")
-    n_blank = int(frame.select(blank.sum()).item())
-    n_header = int(frame.select(comment.sum()).item())
-    data = frame.filter(~blank & ~comment)
+    # A regex test allocates nothing, unlike stripping every line.
+    blank = ~text.str.contains(r"\S")
+    n_header, n_blank = int(comment.sum()), int(blank.sum())
+    starts, keys = _segments(lines, comment, ctx)
+    data = lines.filter(~blank & ~comment) if n_header or n_blank else lines
     skipped = {k: v for k, v in (("header", n_header), ("blank", n_blank)) if v}
     notes: dict[str, object] = {}
-
-    headless = data.filter(pl.col("_fseg") == 0) if field_lists[0] is None else data.clear()
-    rejects = [reject_frame(headless, "no #Fields: header before this line", ctx, NAME)]
-    flows = []
-    data = data.join(headless.select("line_no"), on="line_no", how="anti") if headless.height else data
-    # One pass per distinct (field list, time format): a header repeated after a restart is the
-    # same list, so a file with many restarts still parses in one or two passes.
-    combos = data.select("_fseg", "_tseg").unique()
-    groups: dict[tuple, list[tuple[int, int]]] = {}
-    for fseg, tseg in combos.iter_rows():
-        key = (field_lists[fseg], time_formats[tseg].upper() == "UTC")
-        groups.setdefault(key, []).append((fseg, tseg))
+    rejects, flows = [], []
     lost_lines = lost_events = 0
-    for (fields, is_utc), segs in groups.items():
-        seg_frame = pl.DataFrame(segs, schema={"_fseg": pl.Int64, "_tseg": pl.Int64}, orient="row")
-        group = data.join(seg_frame, on=["_fseg", "_tseg"], how="semi") if len(groups) > 1 else data
+    for (fields, is_utc), group in _groups(data, starts, keys).items():
+        if group.is_empty():
+            continue
+        if fields is None:
+            rejects.append(reject_frame(group, "no #Fields: header before this line", ctx, NAME))
+            continue
         missing = [r for r in _REQUIRED if r not in fields]
         if missing:
             reason = f"#Fields: header lacks {', '.join(missing)}; cannot read this line"
             rejects.append(reject_frame(group, reason, ctx, NAME))
             continue
-        got, bad, n_lost, n_events = _parse_group(group, fields, "UTC" if is_utc else "Local", ctx)
+        got, bad, n_lost, n_events = _parse_group(group, fields, is_utc, ctx)
         flows.append(got)
         rejects.append(bad)
         lost_lines += n_lost
@@ -276,8 +282,15 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
     if lost_lines:
         skipped["lost-events"] = lost_lines
         notes["lost_events"] = lost_events
-    records = pl.concat(flows).sort("line_no") if flows else empty_flows()
-    reject_out = conform_rejects(pl.concat(rejects).sort("line_no"))
+    if not flows:
+        records = empty_flows()
+    else:
+        records = pl.concat(flows) if len(flows) > 1 else flows[0]
+        if len(flows) > 1:
+            records = records.sort("line_no")
+    reject_out = (
+        conform_rejects(pl.concat(rejects).sort("line_no")) if rejects else reject_frame(lines.clear(), "", ctx, NAME)
+    )
     return ParseOutput(records, reject_out, skipped, notes)
 
 
