@@ -89,37 +89,49 @@ def checks(frame: pl.DataFrame, label: Labels, tz: str, time_formats: tuple[str,
             "columns cannot be made out: {} is '{}', {}", _label_expr(label(field)), _shown(field), pl.lit(what)
         )
 
-    reason = (
-        pl.when(t.is_null() | (t == ""))
-        .then(pl.format("no log type in {}", _label_expr(label("type"))))
-        .when(t.is_in(cols.NOT_CONNECTIONS))
-        .then(pl.format("PAN-OS {} log: not a connection (no addresses, ports or action), not a flow", t))
-        .when(~t.is_in(list(cols.LAYOUTS)))
-        .then(pl.format("unknown PAN-OS log type '{}' in {}", _shown("type"), _label_expr(label("type"))))
-        .when(pl.col("action").is_null() & pl.col("protocol").is_null())
-        .then(pl.format("truncated {} line: it ends before the protocol and action columns", t))
-        .when(pl.col("_local").is_null() & pl.col("generated_time").str.contains(r"\d\d:\d\d").fill_null(False))
-        .then(
-            pl.format("generated time '{}' is not a valid time in {} (DST gap?)", _shown("generated_time"), pl.lit(tz))
-        )
-        .when(pl.col("_local").is_null())
-        .then(said("generated_time", "not a date and time"))
-        .when(bad_ip["src"])
-        .then(said("src", "not an IP address"))
-        .when(bad_ip["dst"])
-        .then(said("dst", "not an IP address"))
-        .when(bad_port["_sport"])
-        .then(said("sport", "not a port"))
-        .when(bad_port["_dport"])
-        .then(said("dport", "not a port"))
-        .when(~pl.col("session_id").str.contains(r"^\d+$").fill_null(False))
-        .then(said("session_id", "not a session id"))
-        .when(~pl.col("protocol").str.contains(_PROTOCOL).fill_null(False))
-        .then(said("protocol", "not a protocol"))
-        .when(pl.col("_action").is_null())
-        .then(pl.format("unknown {} action '{}' in {}", t, _shown("action"), _label_expr(label("action"))))
-    )
-    return frame.with_columns(reason.alias("_reason"))
+    # (failure, reason) in the order they are checked; a row's reason is its first failure.
+    failures: list[tuple[pl.Expr, pl.Expr]] = [
+        (t.is_null() | (t == ""), pl.format("no log type in {}", _label_expr(label("type")))),
+        (
+            t.is_in(cols.NOT_CONNECTIONS),
+            pl.format("PAN-OS {} log: not a connection (no addresses, ports or action), not a flow", t),
+        ),
+        (
+            ~t.is_in(list(cols.LAYOUTS)),
+            pl.format("unknown PAN-OS log type '{}' in {}", _shown("type"), _label_expr(label("type"))),
+        ),
+        (
+            pl.col("action").is_null() & pl.col("protocol").is_null(),
+            pl.format("truncated {} line: it ends before the protocol and action columns", t),
+        ),
+        (
+            pl.col("_local").is_null() & pl.col("generated_time").str.contains(r"\d\d:\d\d").fill_null(False),
+            pl.format("generated time '{}' is not a valid time in {} (DST gap?)", _shown("generated_time"), pl.lit(tz)),
+        ),
+        (pl.col("_local").is_null(), said("generated_time", "not a date and time")),
+        (bad_ip["src"], said("src", "not an IP address")),
+        (bad_ip["dst"], said("dst", "not an IP address")),
+        (bad_port["_sport"], said("sport", "not a port")),
+        (bad_port["_dport"], said("dport", "not a port")),
+        (~pl.col("session_id").str.contains(r"^\d+$").fill_null(False), said("session_id", "not a session id")),
+        (~pl.col("protocol").str.contains(_PROTOCOL).fill_null(False), said("protocol", "not a protocol")),
+        (
+            pl.col("_action").is_null(),
+            pl.format("unknown {} action '{}' in {}", t, _shown("action"), _label_expr(label("action"))),
+        ),
+    ]
+    failed = frame.select(pl.any_horizontal(f for f, _ in failures).fill_null(False)).to_series()
+    if not failed.any():
+        return frame.with_columns(pl.lit(None, pl.String).alias("_reason"))
+    # when/then evaluates every branch on every row: format the reasons of failing rows only.
+    first, *rest = failures
+    chain = pl.when(first[0]).then(first[1])
+    for failure, message in rest:
+        chain = chain.when(failure).then(message)
+    # rechunk: pl.format can panic on some filtered multi-chunk columns (polars 2.1).
+    failing = frame.filter(failed).rechunk().select(chain).to_series()
+    reasons = pl.Series("_reason", [None] * frame.height, dtype=pl.String).scatter(failed.arg_true(), failing)
+    return frame.with_columns(reasons)
 
 
 def _url_parts(frame: pl.DataFrame) -> pl.DataFrame:
