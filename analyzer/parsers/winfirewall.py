@@ -54,6 +54,16 @@ _INT_FIELDS = ("src-port", "dst-port", "size", "tcpsyn", "tcpack", "tcpwin", "ic
 _SNIFF_FIELDS = "#Fields: date time action protocol src-ip dst-ip"
 
 
+def _padded(text: pl.Series) -> bool:
+    """Whether any line has a tab, a run of spaces or a leading or trailing space."""
+    return bool(
+        text.str.contains("\t", literal=True).any()
+        or text.str.contains("  ", literal=True).any()
+        or text.str.starts_with(" ").any()
+        or text.str.ends_with(" ").any()
+    )
+
+
 def _collapse_spaces(text: pl.Series) -> pl.Series:
     # Fields are single-space separated in practice, but some copies pad with runs of spaces or
     # tabs; literal replaces are much faster than a regex and loop only while runs remain.
@@ -134,12 +144,18 @@ class _Fields:
         """Lines → lazy frame of field count, split fields, typed numbers, time and action."""
         # One split into a list gives the field count (its length) and every field (a cheap
         # gather each); the fields past the header's count only matter for rejects.
-        parts = _collapse_spaces(group["text"]).str.split(" ")
-        frame = group.select("line_no", *(["text"] if keep_text else []), parts.alias("_l"))
-        lf = frame.lazy().select(
-            pl.exclude("_l"),
-            pl.col("_l").list.len().alias("_n"),
-            *[pl.col("_l").list.get(i, null_on_oob=True).alias(f"_f{i}") for i in range(self.n)],
+        text = _collapse_spaces(group["text"]) if _padded(group["text"]) else group["text"]
+        # Collected with the streaming engine, which runs the whole query on every core in morsels
+        # (the in-memory engine splits each column on one core).
+        lf = (
+            group.with_columns(text.alias("_t"))
+            .lazy()
+            .select("line_no", *(["text"] if keep_text else []), pl.col("_t").str.split(" ").alias("_l"))
+            .select(
+                pl.exclude("_l"),
+                pl.col("_l").list.len().alias("_n"),
+                *[pl.col("_l").list.get(i, null_on_oob=True).alias(f"_f{i}") for i in range(self.n)],
+            )
         )
         return lf.with_columns(
             # Typed numeric fields once; "-" means not applicable and stays null.
@@ -211,7 +227,7 @@ def _parse_group(
             pl.lit(NAME).alias("source_format"),
             pl.lit(ctx.file).alias("source_file"),
         )
-        .collect()
+        .collect(engine="streaming")
     )
     rejects = reject_frame(group.clear(), "", ctx, NAME)
     n_bad, n_lost = out.select(pl.col("_bad").sum(), (pl.col("_lost") & ~pl.col("_bad")).sum()).row(0)
