@@ -295,14 +295,23 @@ def attribute(
     if "host_names" not in flows.columns:
         flows = flows.with_columns(pl.lit(None, pl.String).alias("host_names"))
     out_schema = flows.schema
+    has_dns = evidence is not None and evidence.height > 0
+    # No DNS evidence and no flows that carry any (Squid, PAN-OS), or no flow without a host:
+    # nothing can change, so return the flows without a copy.
+    if not flows.select(
+        pl.col("dst_host").is_null().any() & (has_dns or pl.col("source_format").is_in(list(EVIDENCE_SOURCES)).any())
+    ).item():
+        return flows
     flows = flows.with_row_index("_row")
     flows = _session_join(flows, window)
     parts = [evidence_from_flows(flows)]
-    if evidence is not None and evidence.height:
+    if has_dns:
         parts.append(conform_evidence(evidence))
     all_evidence = pl.concat(parts)
+    if all_evidence.is_empty():
+        return flows.drop("_row").cast(out_schema)
     todo = flows.filter(pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null())
-    if todo.is_empty() or all_evidence.is_empty():
+    if todo.is_empty():
         return flows.drop("_row").cast(out_schema)
     pairs = address_names(all_evidence, window).sort("time")
     todo = todo.select("_row", "time", "dst_ip")
