@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
-from ..schema import conform_flows
+from ..schema import ACTION, conform_flows
 from . import squid_logformat
 from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
 
@@ -75,7 +75,7 @@ def _decision(code: pl.Expr, status: pl.Expr, hier: pl.Expr, peer: pl.Expr) -> l
     """``action``, ``vendor_action`` and ``dst_ip`` (the peer, where it is the origin's address)."""
     direct = hier.str.strip_prefix("TIMEOUT_").is_in(DIRECT_HIERARCHY)
     return [
-        action_expr(code, status, hier).alias("action"),
+        action_expr(code, status, hier).cast(ACTION).alias("action"),
         (code + "/" + status.cast(pl.String).str.zfill(3)).alias("vendor_action"),
         pl.when(direct & peer.str.contains(_IP_LIKE)).then(peer).alias("dst_ip"),
     ]
@@ -148,7 +148,7 @@ def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> pl.Da
         pl.lit(NAME).alias("source_format"),
         pl.lit(ctx.file).alias("source_file"),
     )
-    return conform_flows(out).collect()
+    return conform_flows(out).collect(engine="in-memory")
 
 
 def _parse_native(tok: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
@@ -260,11 +260,12 @@ def _split_native(text: pl.Series) -> pl.DataFrame:
     return frame
 
 
-def _tokenize_native(lines: pl.DataFrame) -> pl.DataFrame:
-    """Split native lines into named token columns, with ``ok`` telling the well-formed ones."""
+def _tokenize_native(lines: pl.DataFrame, headers: bool) -> pl.DataFrame:
+    """Split native lines into named token columns, with ``ok`` telling the well-formed ones.
+    ``headers``: cut off a ``log_mime_hdrs`` suffix (and give every line the header columns)."""
     text = lines["text"]
     cols = {"line_no": lines["line_no"], "text": text}
-    if text.str.ends_with("]").any():
+    if headers:
         hdr = text.str.extract_groups(_HEADERS_SUFFIX)
         cols["req_headers"] = hdr.struct.field("1")
         cols["reply_headers"] = hdr.struct.field("2")
@@ -352,13 +353,15 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
         return ParseOutput(flows, rejects, skipped)
     # Lines are independent of each other, and polars runs most of one frame's steps on one
     # core: parse slices of the chunk side by side (polars releases the GIL).
+    # Whether ``extra`` has the header keys is decided for the whole chunk, as before slicing.
+    headers = bool(lines["text"].str.ends_with("]").any())
     n = min(pl.thread_pool_size(), lines.height // _MIN_SLICE)
     if n > 1:
         size = -(-lines.height // n)
         with ThreadPoolExecutor(n) as pool:
-            parts = list(pool.map(lambda i: _parse_lines(lines.slice(i * size, size), ctx), range(n)))
+            parts = list(pool.map(lambda i: _parse_lines(lines.slice(i * size, size), ctx, headers), range(n)))
         return ParseOutput(pl.concat([f for f, _ in parts]), pl.concat([r for _, r in parts]), skipped)
-    flows, rejects = _parse_lines(lines, ctx)
+    flows, rejects = _parse_lines(lines, ctx, headers)
     return ParseOutput(flows, rejects, skipped)
 
 
@@ -366,10 +369,10 @@ _MIN_SLICE = 10_000
 """Fewer lines than this per slice are not worth a thread."""
 
 
-def _parse_lines(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _parse_lines(lines: pl.DataFrame, ctx: ParseContext, headers: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Non-blank lines in the built-in formats (native, common, combined) to (flows, rejects),
-    both in line order."""
-    tok = _tokenize_native(lines)
+    both in line order. ``headers``: look for a ``log_mime_hdrs`` suffix."""
+    tok = _tokenize_native(lines, headers)
     all_ok = bool(tok["ok"].all())
     good = tok if all_ok else tok.filter(pl.col("ok"))
     flows = [_parse_native(good, ctx)] if good.height else []

@@ -239,6 +239,16 @@ def test_large_chunk_parsed_in_slices_as_line_by_line(make_lines):
     assert whole.records["line_no"].is_sorted() and whole.records.height == 4 * len(lines) // len(shapes)
 
 
+def test_header_keys_decided_per_chunk_not_per_slice(make_lines):
+    """``extra`` has the log_mime_hdrs keys on every line of a chunk where one line has headers,
+    whichever slice of the chunk the line falls in."""
+    plain = f"{T} 5 {P} TCP_MISS/200 10 GET http://a.test/ - HIER_DIRECT/203.0.113.7 text/html"
+    lines = [f"{plain} [Host: a.test] [HTTP/1.1 200 OK]"] + [plain] * (3 * squid._MIN_SLICE)
+    extras = squid.parse(make_lines(lines), ParseContext("t.log")).records["extra"]
+    assert extras.str.contains('"req_headers":', literal=True).all()
+    assert json.loads(extras[0])["req_headers"] == "[Host: a.test]" and json.loads(extras[1])["req_headers"] is None
+
+
 def test_logformat_builtin_names_use_builtin_parser(make_lines):
     line = f"{T} 5 {P} TCP_MISS/200 10 GET http://a.test/ - HIER_DIRECT/203.0.113.7 text/html"
     for name in ("squid", "common", "combined"):
