@@ -188,8 +188,8 @@ def _parse_native(tok: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
 
 
 _NAME_RE = r"^[A-Z][A-Z0-9_]*$"
-# Tokens after the time, from the left; the hierarchy/peer and MIME type are taken from the right.
-_NATIVE_FIELDS = ("elapsed", "client", "result", "bytes", "method", "url", "user")
+# Tokens after the elapsed time, from the left; the hierarchy/peer and MIME type are the last two.
+_NATIVE_FIELDS = ("client", "result", "bytes", "method", "url", "user")
 
 
 def _tail_table(keys: pl.DataFrame) -> pl.DataFrame:
@@ -219,45 +219,54 @@ def _tail_table(keys: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _fields(tokens: pl.Series, skip: pl.Series | int) -> pl.DataFrame:
-    """Native fields from a line's space-separated ``tokens``, ``skip`` empty tokens (the padding)
-    after the first. The user name may contain spaces, so the hierarchy/peer and the MIME type
-    are the last two tokens and the user is what lies between the URL and them."""
-    n = tokens.list.len() - skip
-    frame = pl.DataFrame({"_t": tokens, "_k": skip}).select(
-        pl.col("_t").list.first().alias("ts"),
-        *(pl.col("_t").list.get(pl.col("_k") + i, null_on_oob=True).alias(f) for i, f in enumerate(_NATIVE_FIELDS, 1)),
+def _fields(ts: pl.Series, elapsed: pl.Series, after: pl.Series) -> pl.DataFrame:
+    """Native fields from the time, the elapsed time and the list of tokens ``after`` them. The
+    user name may contain spaces, so the hierarchy/peer and the MIME type are the last two tokens
+    and the user is what lies between the URL and them."""
+    n = after.list.len()
+    frame = pl.DataFrame({"ts": ts, "elapsed": elapsed, "_t": after}).select(
+        "ts",
+        "elapsed",
+        *(pl.col("_t").list.get(i, null_on_oob=True).alias(f) for i, f in enumerate(_NATIVE_FIELDS)),
         pl.col("_t").list.get(-2, null_on_oob=True).alias("hier_peer"),
-        pl.when(n >= 10).then(pl.col("_t").list.get(-1, null_on_oob=True)).alias("mime"),
+        pl.when(n >= 8).then(pl.col("_t").list.get(-1, null_on_oob=True)).alias("mime"),
     )
-    more = n > 10
+    more = n > 8
     if more.any():
-        rest = pl.DataFrame({"_t": tokens, "_k": skip}).filter(more)
-        user = rest.select(pl.col("_t").list.slice(pl.col("_k") + 7, pl.col("_t").list.len() - pl.col("_k") - 9))
-        frame = frame.with_columns(frame["user"].scatter(more.arg_true(), user.to_series().list.join(" ")))
+        rest = after.filter(more).to_frame("_t")
+        user = rest.select(pl.col("_t").list.slice(5, pl.col("_t").list.len() - 7).list.join(" ")).to_series()
+        frame = frame.with_columns(frame["user"].scatter(more.arg_true(), user))
     return frame
+
+
+# Squid's layout: a 10-digit time with milliseconds, the elapsed time right-aligned in 6
+# characters, one space, the client (``%9ld.%03d %6ld %s``).
+_ALIGNED_HEAD = r"^[^ ]{14} +[^ ]+ [^ ]$"
 
 
 def _split_native(text: pl.Series) -> pl.DataFrame:
     """The fields of native lines (see :func:`_fields`), as if runs of spaces were one space.
 
-    Squid pads only after the first token (``%6ld`` right-aligns the elapsed time), so a line is
-    split on single spaces and the empty tokens of that one run are skipped. The few lines with
-    spaces elsewhere (or at either end) have every run collapsed first.
+    Most lines have Squid's own layout, so the time and the padded elapsed time are cut at fixed
+    places and only the rest is split; the others (other widths, runs of spaces elsewhere) have
+    every run of spaces collapsed first.
     """
-    tokens = text.str.split(" ")
-    empty = tokens.list.count_matches("")
-    cut = tokens.list.first().str.len_chars()
-    # All the empty tokens are padding when the first run of spaces holds them all.
-    padding_only = (cut > 0) & (text.str.slice(cut, empty + 1).str.strip_chars_start(" ") == "")
-    odd = ~padding_only.fill_null(False)
-    frame = _fields(tokens, empty)
-    if odd.any():
-        norm = text.filter(odd).str.replace_all(r"  +", " ").str.strip_chars(" ")
-        fixed = _fields(norm.str.split(" "), 0)
-        idx = odd.arg_true()
-        frame = frame.with_columns(frame[c].scatter(idx, fixed[c]) for c in frame.columns)
+    after = text.str.slice(22).str.split(" ")
+    aligned = (text.str.slice(0, 23).str.contains(_ALIGNED_HEAD) & (after.list.count_matches("") == 0)).fill_null(False)
+    if not aligned.any():
+        return _collapsed_fields(text)
+    frame = _fields(text.str.slice(0, 14), text.str.slice(15, 6).str.strip_chars_start(" "), after)
+    if not aligned.all():
+        other = _collapsed_fields(text.filter(~aligned))
+        idx = (~aligned).arg_true()
+        frame = frame.with_columns(frame[c].scatter(idx, other[c]) for c in frame.columns)
     return frame
+
+
+def _collapsed_fields(text: pl.Series) -> pl.DataFrame:
+    """:func:`_fields` of lines whose runs of spaces are collapsed to one space first."""
+    tokens = text.str.replace_all(r"  +", " ").str.strip_chars(" ").str.split(" ")
+    return _fields(tokens.list.first(), tokens.list.get(1, null_on_oob=True), tokens.list.slice(2))
 
 
 def _tokenize_native(lines: pl.DataFrame, headers: bool) -> pl.DataFrame:
