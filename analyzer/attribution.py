@@ -296,10 +296,11 @@ def attribute(
         flows = flows.with_columns(pl.lit(None, pl.String).alias("host_names"))
     out_schema = flows.schema
     has_dns = evidence is not None and evidence.height > 0
-    # No DNS evidence and no flows that carry any (Squid, PAN-OS), or no flow without a host:
-    # nothing can change, so return the flows without a copy.
+    # Only IP-only flows (an address, no host) can change. Without any, or without DNS evidence
+    # and flows that carry some (Squid, PAN-OS), return the flows without a copy.
+    ip_only = pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()
     if not flows.select(
-        pl.col("dst_host").is_null().any() & (has_dns or pl.col("source_format").is_in(list(EVIDENCE_SOURCES)).any())
+        ip_only.any() & (has_dns or pl.col("source_format").is_in(list(EVIDENCE_SOURCES)).any())
     ).item():
         return flows
     flows = flows.with_row_index("_row")
