@@ -76,10 +76,12 @@ REJECT_SCHEMA: pl.Schema = pl.Schema({c.name: c.dtype for c in REJECT_COLUMNS})
 
 
 def _conform(frame: pl.DataFrame | pl.LazyFrame, schema: pl.Schema):
-    missing = [pl.lit(None, dtype=t).alias(n) for n, t in schema.items() if n not in frame.collect_schema()]
-    if missing:
+    # Resolve the frame's schema once: on a LazyFrame each call walks the whole query plan.
+    have = frame.collect_schema()
+    missing = [pl.lit(None, dtype=t).alias(n) for n, t in schema.items() if n not in have]
+    if missing:  # added with with_columns, so a frame of no rows keeps no rows
         frame = frame.with_columns(missing)
-    return frame.select([pl.col(n).cast(t) for n, t in schema.items()])
+    return frame.select([pl.col(n) if have.get(n) == t else pl.col(n).cast(t) for n, t in schema.items()])
 
 
 def conform_flows(frame: pl.DataFrame) -> pl.DataFrame:
