@@ -47,12 +47,17 @@ def run(args) -> int:
     # one file names an address in another).
     partial = out.with_name(f".{out.name}.partial.parquet")
     evidence: list[pl.DataFrame] = [dns.evidence["dns"]] if dns and "dns" in dns.evidence else []
-    ip_only = 0
+    ip_only = carriers = 0
 
     def sink(kind: str, frame: pl.DataFrame) -> None:
-        nonlocal ip_only
+        nonlocal ip_only, carriers
         if kind == "flows":
-            ip_only += int(frame.select(_NEEDS_HOST.sum()).item())
+            counts = frame.select(
+                _NEEDS_HOST.sum().alias("ip_only"),
+                pl.col("source_format").is_in(list(attribution.EVIDENCE_SOURCES)).sum().alias("carriers"),
+            )
+            ip_only += int(counts["ip_only"][0])
+            carriers += int(counts["carriers"][0])
             writer.write(frame)
         else:
             evidence.append(frame)
@@ -62,13 +67,19 @@ def run(args) -> int:
             result = read_logs(args.paths, format=args.format, options=options, progress=progress, sink=sink)
         if dns:
             result.files.extend(dns.files)
-        if ip_only:
+        # Evidence comes from DNS records or from flows that carry some (Squid next hops, PAN-OS
+        # URL logs); without either, IP-only flows stay unattributed and need no second pass.
+        if ip_only and (evidence or carriers):
             flows = attribution.attribute(pl.read_parquet(partial), pl.concat(evidence) if evidence else None)
             attributed = attribution.summary(flows)
             with FrameWriter(out, FLOW_SCHEMA) as final:
                 final.write(flows)
         else:
-            attributed = "no IP-only flows to attribute"
+            attributed = (
+                f"no evidence to attribute {ip_only:,} IP-only flows (give DNS evidence with --dns)"
+                if ip_only
+                else "no IP-only flows to attribute"
+            )
             _move(partial, out)
     finally:
         partial.unlink(missing_ok=True)

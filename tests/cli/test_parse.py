@@ -127,3 +127,12 @@ def test_ip_only_flows_are_attributed_with_evidence_from_any_input(tmp_path, cap
     flows = pl.read_parquet(out)
     assert flows.filter(pl.col("host_source") == "dns").height > 0
     assert "attributed" in capsys.readouterr().out
+
+
+def test_ip_only_flows_without_any_evidence_say_so(tmp_path, capsys):
+    out = tmp_path / "flows.parquet"
+    assert main(["parse", str(SAMPLES / "winfirewall"), "--tz", "Europe/Berlin", "-o", str(out)]) == 0
+    flows = pl.read_parquet(out)
+    ip_only = flows.filter(pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()).height
+    assert ip_only > 0 and flows["host_source"].is_null().all()
+    assert f"no evidence to attribute {ip_only:,} IP-only flows" in capsys.readouterr().out
