@@ -174,7 +174,26 @@ def _compact(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.from_arrow(frame.to_arrow())
 
 
+def _blank_only(src: SourceFile) -> FileSummary | None:
+    """The summary of a file holding no text at all (an empty rotated log, say): every line is a
+    skipped blank line. None when the file has text."""
+    head = read_head(src)
+    if any(line.strip() for line in head):
+        return None
+    summary = FileSummary(file=src.name, format=None, status="empty")
+    for chunk in iter_chunks(src):
+        if (chunk.lines["text"].str.strip_chars() != "").any():
+            return None  # blank beyond the sniffed head, then text: not empty after all
+        summary.lines += chunk.lines.height
+        summary.decode_errors += chunk.decode_errors
+    if summary.lines:
+        summary.skipped["blank"] = summary.lines
+    return summary
+
+
 def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummary:
+    if (empty := _blank_only(src)) is not None:
+        return empty
     parser = _choose(src, forced, options)
     if parser is None:
         return FileSummary(file=src.name, format=None, status="skipped: format not recognised")

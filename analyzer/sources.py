@@ -238,7 +238,8 @@ def _chunks(stream, raw, chunk_bytes, progress) -> Iterator[LineChunk]:
 
 
 def read_head(src: SourceFile, max_lines: int = 50, max_bytes: int = 256 * 1024) -> list[str]:
-    """The first lines of a file (decompressed, decoded), for sniffing its format."""
+    """The first lines of a file (decompressed, decoded), for sniffing its format: up to
+    ``max_lines`` lines with text, and the blank lines between them."""
     try:
         stream, raw = open_binary(src)
         with raw, stream:
@@ -257,7 +258,16 @@ def read_head(src: SourceFile, max_lines: int = 50, max_bytes: int = 256 * 1024)
     lines = text.split("\n")
     if len(data) == max_bytes and len(lines) > 1:
         lines = lines[:-1]  # the last one may be cut
-    return [ln.removesuffix("\r") for ln in lines[:max_lines]]
+    # Up to max_lines lines that hold text, with the blank lines among them: a log that starts
+    # with blank lines is still recognised by its first real lines.
+    head: list[str] = []
+    seen = 0
+    for line in lines:
+        head.append(line.removesuffix("\r"))
+        seen += bool(line.strip())
+        if seen >= max_lines:
+            break
+    return head
 
 
 def prefetch(chunks: Iterator[LineChunk], depth: int = 1) -> Iterator[LineChunk]:

@@ -54,8 +54,18 @@ def test_unrecognised_named_file_is_error_folder_file_is_listed(tmp_path, write)
     assert status == {"access.log": "read", "notes.txt": "skipped: format not recognised"}
     with pytest.raises(InputError, match="format not recognised"):
         read_logs([str(tmp_path / "d" / "notes.txt")])
-    with pytest.raises(InputError, match="empty file"):
-        read_logs([str(write("empty.log", ""))])
+
+
+@pytest.mark.parametrize(("content", "blank"), [("", 0), ("\n\r\n  \n", 3)])
+def test_empty_file_is_listed_not_refused(write, content, blank):
+    """An empty rotated log is normal: it reads as 'empty', its blank lines skipped, even with
+    --format; a file with text after blank lines is still sniffed."""
+    for fmt in (None, "squid"):
+        (summary,) = read_logs([str(write("empty.log", content))], format=fmt).files
+        assert (summary.status, summary.lines, summary.skipped_total, summary.records) == ("empty", blank, blank, 0)
+    late = write("late.log", "\n" * 60 + GOOD + "\n")
+    (summary,) = read_logs([str(late)]).files
+    assert (summary.format, summary.records, summary.skipped) == ("squid", 1, {"blank": 60})
 
 
 def test_sink_streams_records(write):
