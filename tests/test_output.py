@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from analyzer.errors import AnalyzerError
@@ -53,3 +54,37 @@ def test_formulas_are_neutralized_but_a_lone_dash_is_kept():
 def test_unknown_output_suffix_is_a_one_line_error(tmp_path):
     with pytest.raises(AnalyzerError, match=r"use \.parquet or \.csv"):
         write_frame(pl.DataFrame({"a": [1]}), tmp_path / "out.xlsx")
+
+
+def test_parquet_encodings_follow_the_first_frame(tmp_path):
+    schema = pl.Schema({"line_no": pl.Int64, "src_ip": pl.String, "url_path": pl.String, "user": pl.String})
+    n = 1000
+    frame = pl.DataFrame(
+        {
+            "line_no": range(1, n + 1),
+            "src_ip": [f"192.0.2.{i % 4}" for i in range(n)],
+            "url_path": [f"/p/{i}" for i in range(n)],
+            "user": ["-"] * n,
+        },
+        schema=schema,
+    )
+    path = tmp_path / "out.parquet"
+    with FrameWriter(path, schema) as writer:
+        writer.write(frame)
+        writer.write(frame.with_columns(pl.col("line_no") + n))
+    meta = pq.ParquetFile(path).metadata
+    columns = {meta.row_group(0).column(i).path_in_schema: meta.row_group(0).column(i) for i in range(4)}
+    assert "DELTA_BINARY_PACKED" in columns["line_no"].encodings
+    assert "RLE_DICTIONARY" in columns["src_ip"].encodings
+    assert "RLE_DICTIONARY" not in columns["url_path"].encodings
+    # Statistics where readers filter (numbers, times, addresses, hosts), not on long text.
+    assert columns["line_no"].statistics.min == 1 and columns["src_ip"].statistics.max == "192.0.2.3"
+    assert columns["url_path"].statistics is None and columns["user"].statistics is None
+    read = pl.read_parquet(path)
+    assert read.equals(pl.concat([frame, frame.with_columns(pl.col("line_no") + n)]))
+
+
+def test_empty_parquet_is_a_valid_file_with_the_schema(tmp_path):
+    path = tmp_path / "out.parquet"
+    FrameWriter(path, SCHEMA).close()
+    assert pl.read_parquet(path).schema == SCHEMA
