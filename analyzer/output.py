@@ -66,7 +66,7 @@ encoding time and skip nothing."""
 
 
 def _parquet_writer(path: Path, schema: pa.Schema, sample: pl.DataFrame) -> pq.ParquetWriter:
-    """A zstd Parquet writer whose encodings suit the values of ``sample`` (the first frame).
+    """A zstd Parquet writer whose encodings suit the values of ``sample`` (the first frame with rows).
 
     Dictionary encoding only for columns with few distinct values (elsewhere pyarrow builds a
     dictionary, overflows it and falls back to plain, all per page); delta encoding for the other
@@ -157,7 +157,7 @@ class FrameWriter:
 
     def _write(self, frame: pl.DataFrame) -> None:
         if self._arrow_schema is not None:
-            if self._parquet is None:
+            if self._parquet is None and frame.height:  # an empty frame tells nothing about encodings
                 self._parquet = _parquet_writer(self.path, self._arrow_schema, frame)
             for offset in range(0, frame.height, self.ROWS_PER_WRITE):
                 part = frame.slice(offset, self.ROWS_PER_WRITE)

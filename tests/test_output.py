@@ -88,3 +88,13 @@ def test_empty_parquet_is_a_valid_file_with_the_schema(tmp_path):
     path = tmp_path / "out.parquet"
     FrameWriter(path, SCHEMA).close()
     assert pl.read_parquet(path).schema == SCHEMA
+
+
+def test_encodings_are_chosen_from_the_first_frame_with_rows(tmp_path):
+    path = tmp_path / "out.parquet"
+    with FrameWriter(path, SCHEMA) as writer:
+        writer.write(pl.DataFrame(schema=SCHEMA))
+        writer.write(pl.DataFrame({"n": range(100), "text": [str(i) for i in range(100)]}, schema=SCHEMA))
+    column = pq.ParquetFile(path).metadata.row_group(0).column(0)
+    assert "DELTA_BINARY_PACKED" in column.encodings
+    assert pl.read_parquet(path)["n"].to_list() == list(range(100))
