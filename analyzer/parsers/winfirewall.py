@@ -54,14 +54,21 @@ _INT_FIELDS = ("src-port", "dst-port", "size", "tcpsyn", "tcpack", "tcpwin", "ic
 _SNIFF_FIELDS = "#Fields: date time action protocol src-ip dst-ip"
 
 
-def _padded(text: pl.Series) -> bool:
-    """Whether any line has a tab, a run of spaces or a leading or trailing space."""
-    return bool(
-        text.str.contains("\t", literal=True).any()
-        or text.str.contains("  ", literal=True).any()
-        or text.str.starts_with(" ").any()
-        or text.str.ends_with(" ").any()
+def _padding(text: pl.Expr) -> pl.Expr:
+    """Whether a line has a tab, a run of spaces or a leading or trailing space."""
+    return (
+        text.str.contains("\t", literal=True)
+        | text.str.contains("  ", literal=True)
+        | text.str.starts_with(" ")
+        | text.str.ends_with(" ")
     )
+
+
+def _padded(lines: pl.DataFrame) -> bool:
+    """Whether any line has padding (the ``_pad`` flag :func:`parse` worked out, when there)."""
+    if "_pad" in lines.columns:
+        return bool(lines["_pad"].any())
+    return bool(lines.select(_padding(pl.col("text")).any()).item())
 
 
 def _collapse_spaces(text: pl.Series) -> pl.Series:
@@ -94,7 +101,7 @@ def _segments(lines: pl.DataFrame, comment: pl.Series, ctx: ParseContext) -> tup
     time_format: str = ctx.state.get("time_format", "Local")
     starts: list[int] = []
     keys = [(fields, time_format.upper() == "UTC")]
-    for line_no, line in lines.filter(comment).iter_rows():
+    for line_no, line in lines.select("line_no", "text").filter(comment).iter_rows():
         if line.startswith("#Fields:"):
             fields = _header_fields(line)
         elif line.startswith("#Time Format:"):
@@ -144,7 +151,7 @@ class _Fields:
         """Lines → lazy frame of field count, split fields, typed numbers, time and action."""
         # One split into a list gives the field count (its length) and every field (a cheap
         # gather each); the fields past the header's count only matter for rejects.
-        text = _collapse_spaces(group["text"]) if _padded(group["text"]) else group["text"]
+        text = _collapse_spaces(group["text"]) if _padded(group) else group["text"]
         # Collected with the streaming engine, which runs the whole query on every core in morsels
         # (the in-memory engine splits each column on one core).
         lf = (
@@ -267,10 +274,19 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
             "2026-11-03 10:00:00 DROP TCP 192.0.2.10 203.0.113.7 50000 443 0 - 0 0 0 - - - SEND"]}), ctx)
         out.records["action"]  # ["blocked"]
     """
-    text = lines["text"]
-    comment = text.str.starts_with("#")
+    # The per-line tests in one streaming query, on every core (as Series methods each ran on one).
     # A regex test allocates nothing, unlike stripping every line.
-    blank = ~text.str.contains(r"\S")
+    flags = (
+        lines.lazy()
+        .select(
+            pl.col("text").str.starts_with("#").alias("comment"),
+            (~pl.col("text").str.contains(r"\S")).alias("blank"),
+            _padding(pl.col("text")).alias("_pad"),
+        )
+        .collect(engine="streaming")
+    )
+    comment, blank = flags["comment"], flags["blank"]
+    lines = lines.with_columns(flags["_pad"])
     n_header, n_blank = int(comment.sum()), int(blank.sum())
     starts, keys = _segments(lines, comment, ctx)
     data = lines.filter(~blank & ~comment) if n_header or n_blank else lines
