@@ -7,6 +7,7 @@ Each command is a module with ``add_arguments(parser)`` and ``run(args) -> int``
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from types import MappingProxyType
 
@@ -61,3 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug: still one line, with the traceback on request
+        if os.environ.get("ANALYZER_DEBUG"):
+            raise
+        print(
+            f"analyzer: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+            "(set ANALYZER_DEBUG=1 for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE

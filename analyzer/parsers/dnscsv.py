@@ -73,7 +73,7 @@ def _parse_segment(group: pl.DataFrame, columns: list[str], ctx: ParseContext) -
         pl.col("u0").is_not_null().or_(pl.col("q0").is_not_null()).alias("_matched"),
     )
     get = lambda k: pl.col(f"_{k}") if k in value else pl.lit(None, pl.String)  # noqa: E731
-    ttl = pl.when(get("ttl") != "").then(get("ttl").cast(pl.Float64, strict=False).round().cast(pl.Int64))
+    ttl = pl.when(get("ttl") != "").then(get("ttl").cast(pl.Float64, strict=False).round().cast(pl.Int64, strict=False))
     g = g.with_columns(_time(get("time"), ctx.options.tz).alias("_t"), ttl.alias("_ttl_s"))
     reason = (
         pl.when(~pl.col("_matched"))

@@ -376,7 +376,7 @@ def _time_expr(c: CompiledFormat, tz: str) -> pl.Expr:
             micros = micros + pl.col(tu.group).cast(pl.Int64, strict=False) * 1000
         return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     if ts_float is not None:
-        micros = (pl.col(ts_float.group).cast(pl.Float64, strict=False) * 1e6).round().cast(pl.Int64)
+        micros = (pl.col(ts_float.group).cast(pl.Float64, strict=False) * 1e6).round().cast(pl.Int64, strict=False)
         return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     code = c.first("tl", "tg")
     fmt = code.arg or _DEFAULT_TIME_FORMAT

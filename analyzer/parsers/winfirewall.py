@@ -145,7 +145,11 @@ class _Fields:
         return pl.col(f"_i_{name}") if name in self.ints else pl.lit(None, pl.Int64)
 
     def bad_int(self, name: str) -> pl.Expr:
-        return (self.raw[name] != "-") & pl.col(f"_i_{name}").is_null()
+        value = pl.col(f"_i_{name}")
+        wrong = value.is_null()
+        if name.endswith("port"):  # a port outside 0-65535 is garbage, not a flow
+            wrong = wrong | ~value.is_between(0, 65535)
+        return (self.raw[name] != "-") & wrong
 
     def split(self, group: pl.DataFrame, is_utc: bool, tz: str, keep_text: bool = False) -> pl.LazyFrame:
         """Lines → lazy frame of field count, split fields, typed numbers, time and action."""
@@ -193,7 +197,8 @@ class _Fields:
         )
         reason = reason.when(~action.is_in(list(ACTIONS))).then(pl.lit("unknown action '") + action + "'")
         for k in self.ints:
-            reason = reason.when(self.bad_int(k)).then(pl.lit(f"{k} is not a number: '") + self.raw[k] + "'")
+            what = "a port" if k.endswith("port") else "a number"
+            reason = reason.when(self.bad_int(k)).then(pl.lit(f"{k} is not {what}: '") + self.raw[k] + "'")
         return reason.otherwise(pl.lit("not a pfirewall.log line"))
 
 
@@ -222,9 +227,9 @@ def _parse_group(
             f.num("info").alias("_info"),
             pl.col("_time").alias("time"),
             pl.when(f.get("src-ip") != "-").then(f.get("src-ip")).alias("src_ip"),
-            f.num("src-port").cast(pl.Int32).alias("src_port"),
+            f.num("src-port").cast(pl.Int32, strict=False).alias("src_port"),
             pl.when(f.get("dst-ip") != "-").then(f.get("dst-ip")).alias("dst_ip"),
-            f.num("dst-port").cast(pl.Int32).alias("dst_port"),
+            f.num("dst-port").cast(pl.Int32, strict=False).alias("dst_port"),
             pl.when(protocol != "-").then(protocol.replace(PROTOCOLS)).alias("protocol"),
             direction.alias("direction"),
             action.replace_strict(ACTIONS, default=None).alias("action"),

@@ -89,7 +89,12 @@ def _parse_segment(group: pl.DataFrame, s: dict, ctx: ParseContext) -> tuple[pl.
     get = lambda k: pl.when(col[k] != unset).then(col[k]) if k in col else pl.lit(None, pl.String)  # noqa: E731
     ts = get("ts").cast(pl.Float64, strict=False)
     g = g.with_columns(
-        (ts * 1_000_000).round().cast(pl.Int64).cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("_t")
+        (ts * 1_000_000)
+        .round()
+        .cast(pl.Int64, strict=False)
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
+        .alias("_t")
     )
     reason = pl.when(pl.col("_t").is_null()).then(pl.lit("ts is not epoch seconds: '") + col["ts"] + "'")
     g = g.with_columns(reason.alias("_reason"))
@@ -103,7 +108,7 @@ def _parse_segment(group: pl.DataFrame, s: dict, ctx: ParseContext) -> tuple[pl.
         normalize_name(get("query")).alias("query"),
         qtype.str.to_uppercase().alias("type"),
         _vector(col["answers"], s).alias("answers"),
-        ttls.list.eval(pl.element().cast(pl.Float64, strict=False).round().cast(pl.Int64)).alias("ttls"),
+        ttls.list.eval(pl.element().cast(pl.Float64, strict=False).round().cast(pl.Int64, strict=False)).alias("ttls"),
         pl.lit("dns").alias("host_source"),
         pl.lit(NAME).alias("source_format"),
         pl.lit(ctx.file).alias("source_file"),

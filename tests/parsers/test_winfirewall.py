@@ -126,7 +126,7 @@ def test_lines_before_any_header_and_glued_or_unknown_lines_are_rejects():
         "no #Fields: header before this line",
         "17 fields expected by #Fields:, 33 found",
         "unknown action 'PERMIT'",
-        "src-port is not a number: 'x'",
+        "src-port is not a port: 'x'",
     ]
     assert out.records["src_port"].to_list() == [5]  # runs of spaces and tabs split like one space
     assert out.skipped == {"header": 1, "blank": 1}
