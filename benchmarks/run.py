@@ -84,7 +84,10 @@ def run_one(name: str, n_lines: int) -> list[dict]:
     src = DATA / f"{name}-{n_lines}.log"
     if not src.exists():
         t = time.perf_counter()
-        GENERATORS[name](src, n_lines)
+        # In a child process: on Linux a forked child's peak RSS starts at its parent's, so a
+        # generator that held the file in this process would inflate every measurement after it.
+        code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import run; run.GENERATORS[{name!r}]"
+        subprocess.run([sys.executable, "-c", f"{code}(run.Path({str(src)!r}), {n_lines})"], check=True)
         print(f"generated {src.name} ({src.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.1f} s")
     out = DATA / f"{name}-{n_lines}.parquet"
     rows = []
