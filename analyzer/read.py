@@ -156,10 +156,9 @@ def read_logs(
     return ReadResult(flows=flows, rejects=all_rejects, files=files, options=options, evidence=evidence)
 
 
-def _choose(src: SourceFile, forced: Parser | None, options: ParseOptions) -> Parser | None:
+def _choose(src: SourceFile, head: list[str], forced: Parser | None, options: ParseOptions) -> Parser | None:
     if forced is not None:
         return forced
-    head = read_head(src)
     try:
         return parsers.detect(head, options, src.name)
     except InputError:
@@ -174,10 +173,9 @@ def _compact(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.from_arrow(frame.to_arrow())
 
 
-def _blank_only(src: SourceFile) -> FileSummary | None:
+def _blank_only(src: SourceFile, head: list[str]) -> FileSummary | None:
     """The summary of a file holding no text at all (an empty rotated log, say): every line is a
     skipped blank line. None when the file has text."""
-    head = read_head(src)
     if any(line.strip() for line in head):
         return None
     summary = FileSummary(file=src.name, format=None, status="empty")
@@ -192,9 +190,10 @@ def _blank_only(src: SourceFile) -> FileSummary | None:
 
 
 def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummary:
-    if (empty := _blank_only(src)) is not None:
+    head = read_head(src)  # once: it decides both emptiness and the format
+    if (empty := _blank_only(src, head)) is not None:
         return empty
-    parser = _choose(src, forced, options)
+    parser = _choose(src, head, forced, options)
     if parser is None:
         return FileSummary(file=src.name, format=None, status="skipped: format not recognised")
     summary = FileSummary(file=src.name, format=parser.name, kind=parser.kind)
