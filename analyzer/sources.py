@@ -158,22 +158,43 @@ def open_binary(src: SourceFile) -> tuple[BinaryIO, BinaryIO]:
 
 def _lines_frame(data: bytes, first_line: int) -> tuple[pl.DataFrame, int]:
     """Split ``data`` (whole lines) into a frame; returns it and the count of replaced bytes."""
-    errors = 0
     if not data:
-        return pl.DataFrame({"line_no": pl.Series([], dtype=pl.Int64), "text": pl.Series([], dtype=pl.String)}), 0
+        return _numbered(pl.DataFrame({"text": pl.Series([], dtype=pl.String)}), first_line), 0
     try:
-        frame = pl.read_lines(data, name="text")
+        return _numbered(pl.read_lines(data, name="text"), first_line), 0
     except pl.exceptions.ComputeError:
         # Rare path: invalid UTF-8. Replace bad bytes and count them (minus U+FFFD that the
         # file really contained, so only replacements are counted).
         text = data.decode("utf-8", errors="replace")
         errors = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
-        frame = pl.read_lines(text.encode("utf-8"), name="text")
-    frame = frame.with_row_index("line_no", offset=first_line).select(
-        pl.col("line_no").cast(pl.Int64),
-        pl.col("text").str.strip_suffix("\r"),
-    )
-    return frame, errors
+        return _numbered(pl.read_lines(text.encode("utf-8"), name="text"), first_line), errors
+
+
+def _numbered(frame: pl.DataFrame, first_line: int) -> pl.DataFrame:
+    # read_lines already drops the CR of a CRLF ending (and of a last line ending in CR).
+    return frame.select(pl.int_range(first_line, first_line + pl.len(), dtype=pl.Int64).alias("line_no"), "text")
+
+
+def _block_frame(carry: bytes, block: bytes, cut: int, first_line: int) -> pl.DataFrame | None:
+    """The whole lines of ``carry + block`` (``cut``: the block's last newline) without copying
+    the block: ``read_lines`` splits the block as it is, the carried start of its first line is
+    joined to that row alone, and a partial last row is left for the next block. None when the
+    block is not valid UTF-8 on its own (a bad byte, or a character cut at the block's edge)."""
+    try:
+        frame = pl.read_lines(block, name="text")
+    except pl.exceptions.ComputeError:
+        return None
+    end = frame.height - (cut + 1 < len(block))  # the partial last line goes to the next block
+    if carry:
+        try:
+            first = (carry + block[: block.index(b"\n")]).decode("utf-8").removesuffix("\r")
+        except UnicodeDecodeError:
+            return None
+        head = pl.DataFrame({"text": pl.Series([first], dtype=pl.String)})
+        frame = pl.concat([head, frame.slice(1, end - 1)], how="vertical", rechunk=False)
+    else:
+        frame = frame.slice(0, end)
+    return _numbered(frame, first_line)
 
 
 def _decode_utf16(stream: BinaryIO, head: bytes) -> bytes:
@@ -219,13 +240,19 @@ def _chunks(stream, raw, chunk_bytes, progress) -> Iterator[LineChunk]:
                 block = block[3:]
         if not block:
             break
-        data = carry + block
-        cut = data.rfind(b"\n")
+        cut = block.rfind(b"\n")
         if cut < 0:
-            carry = data
+            carry += block
             continue
-        carry = data[cut + 1 :]
-        frame, errors = _lines_frame(data[: cut + 1], line)
+        frame = _block_frame(carry, block, cut, line)
+        errors = 0
+        if frame is None:  # rare: join and decode the slow way, replacing bad bytes
+            data = carry + block
+            cut = len(carry) + cut
+            frame, errors = _lines_frame(data[: cut + 1], line)
+            carry = data[cut + 1 :]
+        else:
+            carry = block[cut + 1 :]
         line += frame.height
         if progress is not None:
             progress(raw.tell())

@@ -69,6 +69,18 @@ def test_chunk_boundaries_keep_true_line_numbers(write):
     assert starts == sorted(starts)
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 5, 7, 16, 33])
+def test_every_chunk_size_gives_the_same_lines(write, chunk_bytes):
+    # Blocks are split where they fall: inside a multibyte character, between CR and LF, inside
+    # a line longer than a block, just after a bad byte. Every cut must give the same lines.
+    data = "é€ one\r\n\r\ntwo 🙂 two\nthree\n\nfour\r\nfive".encode() + b" \xff bad\nsix\r\n"
+    frame, errors, _ = _read(write("cuts.log", data), chunk_bytes=chunk_bytes)
+    expected = data.decode("utf-8", errors="replace").split("\n")[:-1]
+    assert frame["text"].to_list() == [line.removesuffix("\r") for line in expected]
+    assert frame["line_no"].to_list() == list(range(1, len(expected) + 1))
+    assert errors == 1
+
+
 def test_last_line_without_newline(write):
     frame, _, _ = _read(write("nonl.log", "a\nb"), chunk_bytes=1)
     assert frame["text"].to_list() == ["a", "b"] and frame["line_no"].to_list() == [1, 2]
