@@ -94,6 +94,20 @@ def _parquet_writer(path: Path, schema: pa.Schema, sample: pl.DataFrame) -> pq.P
     )
 
 
+def _arrow(frame: pl.DataFrame) -> pa.Table:
+    """``frame`` as Arrow without copying its text: polars' string views become Arrow
+    ``string_view`` columns, which pyarrow encodes to Parquet as fast as plain strings (the default
+    conversion to ``large_string`` copied every string: 0.22 s CPU per 1M Squid flows). Enum
+    columns keep the classic dictionary type, as pyarrow cannot write dictionaries of views."""
+    table = frame.to_arrow(compat_level=pl.CompatLevel.newest())
+    enums = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Enum)]
+    if enums:
+        classic = frame.select(enums).to_arrow(compat_level=pl.CompatLevel.oldest())
+        for name in enums:
+            table = table.set_column(table.schema.get_field_index(name), classic.schema.field(name), classic[name])
+    return table
+
+
 class FrameWriter:
     """Append frames of one schema to a Parquet or CSV file without holding them all.
 
@@ -114,7 +128,7 @@ class FrameWriter:
         self._arrow_schema: pa.Schema | None = None
         if self.format == "parquet":
             # The Parquet writer is opened with the first frame, whose values decide the encodings.
-            self._arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
+            self._arrow_schema = _arrow(pl.DataFrame(schema=schema)).schema
         else:
             self._csv = open(self.path, "wb")  # noqa: SIM115 - closed in close()
             self._header = True
@@ -161,7 +175,7 @@ class FrameWriter:
                 self._parquet = _parquet_writer(self.path, self._arrow_schema, frame)
             for offset in range(0, frame.height, self.ROWS_PER_WRITE):
                 part = frame.slice(offset, self.ROWS_PER_WRITE)
-                self._parquet.write_table(part.to_arrow().cast(self._arrow_schema))
+                self._parquet.write_table(_arrow(part).cast(self._arrow_schema))
         else:
             _csv_ready(frame).write_csv(self._csv, include_header=self._header)
             self._header = False
