@@ -143,6 +143,9 @@ class FrameWriter:
             self._thread = threading.Thread(target=self._work, name="analyzer-writer", daemon=True)
             self._thread.start()
 
+    SAMPLE_ROWS = 16 * 1024
+    """Rows of the first frame with rows whose values choose the Parquet encodings."""
+
     ROWS_PER_WRITE = 256 * 1024
     """Frames are converted to Arrow and written this many rows at a time, so writing a big
     frame never holds a second whole copy of it."""
@@ -151,6 +154,10 @@ class FrameWriter:
         """Append ``frame`` (written by the writer thread unless ``background=False``)."""
         self._raise()
         self.rows += frame.height
+        if self._arrow_schema is not None and self._parquet is None and frame.height:
+            # Opened here, not in the writer thread: choosing encodings runs polars on the first
+            # rows, and in the writer thread that waited behind the parser's work on polars' pool.
+            self._parquet = _parquet_writer(self.path, self._arrow_schema, frame.head(self.SAMPLE_ROWS))
         if self._queue is None:
             self._write(frame)
         else:
@@ -171,8 +178,6 @@ class FrameWriter:
 
     def _write(self, frame: pl.DataFrame) -> None:
         if self._arrow_schema is not None:
-            if self._parquet is None and frame.height:  # an empty frame tells nothing about encodings
-                self._parquet = _parquet_writer(self.path, self._arrow_schema, frame)
             for offset in range(0, frame.height, self.ROWS_PER_WRITE):
                 part = frame.slice(offset, self.ROWS_PER_WRITE)
                 self._parquet.write_table(_arrow(part).cast(self._arrow_schema))

@@ -83,8 +83,9 @@ def url_line(
     return f"<14>{t.strftime('%b %e %H:%M:%S')} PA-3220 " + ",".join(cols)
 
 
-def generate(path: Path, n_lines: int, seed: int = 0) -> None:
-    """Write ``n_lines`` PAN-OS syslog lines to ``path``: ~90 % 10.x TRAFFIC, ~10 % URL logs."""
+def generate(path: Path, n_lines: int, seed: int = 0, url_share: float = 0.1) -> None:
+    """Write ``n_lines`` PAN-OS syslog lines to ``path``: 10.x TRAFFIC, and about ``url_share``
+    of URL logs (10 % by default)."""
     rng = random.Random(seed)
     t = datetime(2026, 11, 2, 8, 0, 0)
     cdn = list(CDN.items())
@@ -95,10 +96,15 @@ def generate(path: Path, n_lines: int, seed: int = 0) -> None:
             dst, host = rng.choice(cdn)
             sport = rng.randint(49152, 65535)
             session = 100000 + i
-            if rng.random() < 0.1:
+            if rng.random() < url_share:
                 action = rng.choice(["alert", "alert", "block-url"])
                 fh.write(url_line(t, src, dst, sport, 443, "ms-update", host, action, session) + "\n")
             else:
                 app, dport = rng.choice(APPS)
                 action = rng.choice(["allow"] * 8 + ["deny", "reset-both"])
                 fh.write(traffic_line(t, src, dst, sport, dport, app, action, session) + "\n")
+
+
+def generate_traffic(path: Path, n_lines: int) -> None:
+    """Write ``n_lines`` 10.x TRAFFIC lines and nothing else (the workload issue 3's target names)."""
+    generate(path, n_lines, url_share=0.0)

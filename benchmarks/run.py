@@ -34,6 +34,7 @@ DATA = HERE / ".data"
 GENERATORS: dict[str, Callable[[Path, int], None]] = {
     "squid": gen_squid.generate,
     "paloalto": gen_paloalto.generate,
+    "paloalto-traffic": gen_paloalto.generate_traffic,
     "winfirewall": gen_winfirewall.generate,
     "attribution": gen_winfirewall.generate_with_dns,
     "check": gen_squid.generate,
@@ -41,6 +42,8 @@ GENERATORS: dict[str, Callable[[Path, int], None]] = {
 """Format (or bench) name → ``generate(path, n_lines)``. Add a bench with one line here."""
 
 COMMANDS: dict[str, Callable[[Path, Path], list[str]]] = {
+    # 10.x TRAFFIC lines only: no URL logs, so no session evidence and no attribution pass.
+    "paloalto-traffic": lambda src, out: ["parse", str(src), "--format", "paloalto", "-o", str(out), "-q"],
     # pfirewall parse plus attribution against a day of DNS answers (compare with "winfirewall").
     "attribution": lambda src, out: [
         *("parse", str(src), "--format", "winfirewall", "--tz", "Europe/Berlin"),
