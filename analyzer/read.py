@@ -8,16 +8,18 @@ silent loss.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from . import parsers
 from .errors import AnalyzerError, InputError
-from .parsers.base import ParseContext, ParseOptions, Parser
+from .parsers.base import ParseContext, ParseOptions, ParseOutput, Parser
 from .schema import conform_flows, empty_flows, empty_rejects
-from .sources import SourceFile, expand, iter_chunks, prefetch, read_head
+from .sources import CHUNK_BYTES, LineChunk, SourceFile, expand, iter_chunks, prefetch, read_head
 
 
 @dataclass
@@ -199,8 +201,16 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
     summary = FileSummary(file=src.name, format=parser.name, kind=parser.kind)
     ctx = ParseContext(file=src.name, options=options)
     on_bytes = (lambda n: progress(src, n)) if progress else None
-    for chunk in prefetch(iter_chunks(src, progress=on_bytes)):
-        out = parser.parse(chunk.lines, ctx)
+    chunks = prefetch(iter_chunks(src, progress=on_bytes))
+    workers = pl.thread_pool_size()
+    if parser.concurrent_chunks and workers > 1 and src.size > CHUNK_BYTES:
+        # A big file: parse whole chunks side by side, each on one thread, rather than each chunk
+        # in slices (splitting one chunk costs more CPU than parsing two at once).
+        ctx.threads = 1
+        parsed = _parse_concurrently(parser, chunks, ctx, workers)
+    else:
+        parsed = ((chunk, parser.parse(chunk.lines, ctx)) for chunk in chunks)
+    for chunk, out in parsed:
         n_lines = chunk.lines.height
         n_skipped = sum(out.skipped.values())
         if out.records.height + out.rejects.height + n_skipped != n_lines:
@@ -236,3 +246,27 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
             file=src.name,
         )
     return summary
+
+
+def _parse_concurrently(
+    parser: Parser, chunks: Iterator[LineChunk], ctx: ParseContext, workers: int
+) -> Iterator[tuple[LineChunk, ParseOutput]]:
+    """Parse ``chunks`` on ``workers`` threads (polars releases the GIL), yielding them in order.
+
+    The first chunk is parsed alone, as it may set up ``ctx.state``; then up to ``workers``
+    chunks are in flight, which bounds memory.
+    """
+    first = next(chunks, None)
+    if first is None:
+        return
+    yield first, parser.parse(first.lines, ctx)
+    with ThreadPoolExecutor(workers, thread_name_prefix="analyzer-parse") as pool:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append((chunk, pool.submit(parser.parse, chunk.lines, ctx)))
+            if len(pending) >= workers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()

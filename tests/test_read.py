@@ -89,6 +89,30 @@ def test_chunks_of_one_file_keep_line_numbers(write, monkeypatch):
     assert result.files[0].first_reject_line == 10
 
 
+@pytest.mark.parametrize(
+    "sample", ["squid/access.log", "paloalto/pa3220-traffic-10.2.log", "paloalto/pa3220-export-url.csv"]
+)
+def test_chunks_parsed_side_by_side_equal_one_by_one(monkeypatch, sample):
+    # A big file's chunks are parsed concurrently (and each on one thread); small chunks and a
+    # threshold of 0 bytes make every sample "big". The result must not change in any way.
+    import analyzer.read as read
+    import analyzer.sources as sources
+
+    path = str(SAMPLES / sample)
+    one_by_one = read_logs([path])
+    original = sources.iter_chunks
+    monkeypatch.setattr(read, "iter_chunks", lambda src, progress=None: original(src, 512, progress))
+    monkeypatch.setattr(read, "CHUNK_BYTES", 0)
+    calls: list[int | None] = []
+    parse = read._parse_concurrently
+    monkeypatch.setattr(read, "_parse_concurrently", lambda *a: calls.append(a[2].threads) or parse(*a))
+    side_by_side = read_logs([path])
+    assert calls == [1]
+    assert side_by_side.flows.equals(one_by_one.flows)
+    assert side_by_side.rejects.equals(one_by_one.rejects)
+    assert side_by_side.files_frame.equals(one_by_one.files_frame)
+
+
 def test_samples_read():
     result = read_logs([str(SAMPLES / "squid")])
     read = [f for f in result.files if f.status == "read"]

@@ -34,6 +34,14 @@ class ParseContext:
     file: str
     options: ParseOptions = field(default_factory=ParseOptions)
     state: dict = field(default_factory=dict)
+    threads: int | None = None
+    """How many threads a parser may split one chunk over; None: as many as polars' pool has.
+    1 when the reader parses several chunks of the file at once."""
+
+    @property
+    def slices(self) -> int:
+        """Threads to split one chunk over (``threads``, or the size of polars' pool)."""
+        return self.threads or pl.thread_pool_size()
 
 
 @dataclass
@@ -69,6 +77,9 @@ class Parser:
     parse: Callable[[pl.DataFrame, ParseContext], ParseOutput]
     kind: str = "flows"
     hint: Callable[[list[str]], str | None] | None = None
+    concurrent_chunks: bool = False
+    """Chunks of one file may be parsed at the same time: after the first chunk (always parsed
+    alone), ``parse`` only reads ``ctx.state``."""
 
 
 def reject_frame(lines: pl.DataFrame, reason: pl.Expr | str, ctx: ParseContext, fmt: str) -> pl.DataFrame:

@@ -159,7 +159,7 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
         lines = lines.filter(~blank)
     # Syslog lines are independent of each other, and polars runs one chunk's steps mostly on
     # one core: parse slices of the chunk side by side (polars releases the GIL).
-    n = min(pl.thread_pool_size(), lines.height // _MIN_SLICE) if lines.height >= 2 * _MIN_SLICE else 1
+    n = min(ctx.slices, lines.height // _MIN_SLICE) if lines.height >= 2 * _MIN_SLICE else 1
     if n > 1:
         size = -(-lines.height // n)
         with ThreadPoolExecutor(n) as pool:
@@ -202,4 +202,6 @@ PARSER = Parser(
     description="Palo Alto PAN-OS: syslog CSV (TRAFFIC, THREAT/url, any version and header), web-UI CSV exports",
     sniff=sniff,
     parse=parse,
+    # The first chunk decides whether the file is a web export (ctx.state); later ones only read it.
+    concurrent_chunks=True,
 )

@@ -364,7 +364,7 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
     # core: parse slices of the chunk side by side (polars releases the GIL).
     # Whether ``extra`` has the header keys is decided for the whole chunk, as before slicing.
     headers = bool(lines["text"].str.ends_with("]").any())
-    n = min(pl.thread_pool_size(), lines.height // _MIN_SLICE)
+    n = min(ctx.slices, lines.height // _MIN_SLICE)
     if n > 1:
         size = -(-lines.height // n)
         with ThreadPoolExecutor(n) as pool:
@@ -428,4 +428,5 @@ PARSER = Parser(
     sniff=sniff,
     parse=parse,
     hint=hint,
+    concurrent_chunks=True,
 )
