@@ -58,6 +58,10 @@ class LineChunk:
     """Columns ``line_no`` (Int64, from 1) and ``text`` (String, without line end)."""
     decode_errors: int
     """Bytes that were not valid UTF-8 and were replaced by U+FFFD."""
+    data: bytes | None = None
+    """The bytes ``lines`` were split from, when they are at hand without a copy: the chunk's
+    lines, each ended by a newline, then perhaps the start of a line that is not part of this
+    chunk. A parser that reads it (polars' CSV reader, say) reads ``lines.height`` rows."""
 
 
 def _rotation_key(path: Path) -> tuple[str, str, int]:
@@ -175,25 +179,16 @@ def _numbered(frame: pl.DataFrame, first_line: int) -> pl.DataFrame:
     return frame.select(pl.int_range(first_line, first_line + pl.len(), dtype=pl.Int64).alias("line_no"), "text")
 
 
-def _block_frame(carry: bytes, block: bytes, cut: int, first_line: int) -> pl.DataFrame | None:
-    """The whole lines of ``carry + block`` (``cut``: the block's last newline) without copying
-    the block: ``read_lines`` splits the block as it is, the carried start of its first line is
-    joined to that row alone, and a partial last row is left for the next block. None when the
-    block is not valid UTF-8 on its own (a bad byte, or a character cut at the block's edge)."""
+def _whole_lines(data: bytes, cut: int, first_line: int) -> pl.DataFrame | None:
+    """The lines of ``data`` up to its last newline (at ``cut``), split without copying ``data``:
+    ``read_lines`` splits all of it and the partial last row is dropped. None when ``data`` is
+    not valid UTF-8 (a bad byte, or a character cut at the block's end)."""
     try:
-        frame = pl.read_lines(block, name="text")
+        frame = pl.read_lines(data, name="text")
     except pl.exceptions.ComputeError:
         return None
-    end = frame.height - (cut + 1 < len(block))  # the partial last line goes to the next block
-    if carry:
-        try:
-            first = (carry + block[: block.index(b"\n")]).decode("utf-8").removesuffix("\r")
-        except UnicodeDecodeError:
-            return None
-        head = pl.DataFrame({"text": pl.Series([first], dtype=pl.String)})
-        frame = pl.concat([head, frame.slice(1, end - 1)], how="vertical", rechunk=False)
-    else:
-        frame = frame.slice(0, end)
+    if cut + 1 < len(data):
+        frame = frame.slice(0, frame.height - 1)
     return _numbered(frame, first_line)
 
 
@@ -229,6 +224,9 @@ def _chunks(stream, raw, chunk_bytes, progress) -> Iterator[LineChunk]:
     line = 1
     carry = b""
     first = True
+    # A plain file is read again from the start of a block's partial last line, so each block
+    # starts at a line start and is split as it was read, without joining it to a carried part.
+    seekable = stream is raw and raw.seekable()
     while True:
         block = stream.read(chunk_bytes)
         if first:
@@ -236,27 +234,32 @@ def _chunks(stream, raw, chunk_bytes, progress) -> Iterator[LineChunk]:
             if block.startswith((b"\xff\xfe", b"\xfe\xff")):
                 block = _decode_utf16(stream, block)
                 stream = io.BytesIO()
+                seekable = False
             if block.startswith(b"\xef\xbb\xbf"):
                 block = block[3:]
         if not block:
             break
-        cut = block.rfind(b"\n")
+        data = carry + block if carry else block
+        cut = data.rfind(b"\n")
         if cut < 0:
-            carry += block
+            carry = data
             continue
-        frame = _block_frame(carry, block, cut, line)
-        errors = 0
-        if frame is None:  # rare: join and decode the slow way, replacing bad bytes
-            data = carry + block
-            cut = len(carry) + cut
-            frame, errors = _lines_frame(data[: cut + 1], line)
-            carry = data[cut + 1 :]
+        tail = len(data) - cut - 1
+        if tail and seekable and tail < len(block):
+            stream.seek(-tail, io.SEEK_CUR)
+            carry = b""
         else:
-            carry = block[cut + 1 :]
+            carry = data[cut + 1 :]
+        frame = _whole_lines(data, cut, line)
+        if frame is None:  # rare: decode the slow way, replacing bad bytes
+            frame, errors = _lines_frame(data[: cut + 1], line)
+            chunk = LineChunk(frame, errors)
+        else:
+            chunk = LineChunk(frame, 0, data)
         line += frame.height
         if progress is not None:
             progress(raw.tell())
-        yield LineChunk(frame, errors)
+        yield chunk
     if carry:
         frame, errors = _lines_frame(carry, line)
         yield LineChunk(frame, errors)

@@ -69,16 +69,22 @@ def test_chunk_boundaries_keep_true_line_numbers(write):
     assert starts == sorted(starts)
 
 
-@pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 5, 7, 16, 33])
-def test_every_chunk_size_gives_the_same_lines(write, chunk_bytes):
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 5, 7, 16, 33, 4096])
+def test_every_chunk_size_gives_the_same_lines(write, chunk_bytes, compress):
     # Blocks are split where they fall: inside a multibyte character, between CR and LF, inside
     # a line longer than a block, just after a bad byte. Every cut must give the same lines.
     data = "é€ one\r\n\r\ntwo 🙂 two\nthree\n\nfour\r\nfive".encode() + b" \xff bad\nsix\r\n"
-    frame, errors, _ = _read(write("cuts.log", data), chunk_bytes=chunk_bytes)
+    frame, errors, chunks = _read(write("cuts.log", gzip.compress(data) if compress else data), chunk_bytes)
     expected = data.decode("utf-8", errors="replace").split("\n")[:-1]
     assert frame["text"].to_list() == [line.removesuffix("\r") for line in expected]
     assert frame["line_no"].to_list() == list(range(1, len(expected) + 1))
     assert errors == 1
+    # Where a chunk keeps the bytes it was split from, its lines are their first rows.
+    with_data = [c for c in chunks if c.data is not None]
+    assert with_data or chunk_bytes == 4096  # one block, with the bad byte: split the slow way
+    for c in with_data:
+        assert pl.read_lines(c.data, name="text").head(c.lines.height).equals(c.lines.select("text"))
 
 
 def test_last_line_without_newline(write):
