@@ -202,14 +202,15 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
     ctx = ParseContext(file=src.name, options=options)
     on_bytes = (lambda n: progress(src, n)) if progress else None
     chunks = prefetch(iter_chunks(src, progress=on_bytes))
+    run = parser.parse_chunk or (lambda chunk, ctx: parser.parse(chunk.lines, ctx))
     workers = pl.thread_pool_size()
     if parser.concurrent_chunks and workers > 1 and src.size > CHUNK_BYTES:
         # A big file: parse whole chunks side by side, each on one thread, rather than each chunk
         # in slices (splitting one chunk costs more CPU than parsing two at once).
         ctx.threads = 1
-        parsed = _parse_concurrently(parser, chunks, ctx, workers)
+        parsed = _parse_concurrently(run, chunks, ctx, workers)
     else:
-        parsed = ((chunk, parser.parse(chunk.lines, ctx)) for chunk in chunks)
+        parsed = ((chunk, run(chunk, ctx)) for chunk in chunks)
     for chunk, out in parsed:
         n_lines = chunk.lines.height
         n_skipped = sum(out.skipped.values())
@@ -249,7 +250,7 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
 
 
 def _parse_concurrently(
-    parser: Parser, chunks: Iterator[LineChunk], ctx: ParseContext, workers: int
+    run: Callable[[LineChunk, ParseContext], ParseOutput], chunks: Iterator[LineChunk], ctx: ParseContext, workers: int
 ) -> Iterator[tuple[LineChunk, ParseOutput]]:
     """Parse ``chunks`` on ``workers`` threads (polars releases the GIL), yielding them in order.
 
@@ -259,11 +260,11 @@ def _parse_concurrently(
     first = next(chunks, None)
     if first is None:
         return
-    yield first, parser.parse(first.lines, ctx)
+    yield first, run(first, ctx)
     with ThreadPoolExecutor(workers, thread_name_prefix="analyzer-parse") as pool:
         pending: deque = deque()
         for chunk in chunks:
-            pending.append((chunk, pool.submit(parser.parse, chunk.lines, ctx)))
+            pending.append((chunk, pool.submit(run, chunk, ctx)))
             if len(pending) >= workers:
                 done, future = pending.popleft()
                 yield done, future.result()

@@ -59,9 +59,9 @@ class LineChunk:
     decode_errors: int
     """Bytes that were not valid UTF-8 and were replaced by U+FFFD."""
     data: bytes | None = None
-    """The bytes ``lines`` were split from, when they are at hand without a copy: the chunk's
-    lines, each ended by a newline, then perhaps the start of a line that is not part of this
-    chunk. A parser that reads it (polars' CSV reader, say) reads ``lines.height`` rows."""
+    """The UTF-8 bytes ``lines`` were split from, exactly (each line ended by a newline but
+    perhaps the file's last), for parsers that read them directly (polars' CSV reader, say);
+    None when bytes had to be replaced."""
 
 
 def _rotation_key(path: Path) -> tuple[str, str, int]:
@@ -179,19 +179,6 @@ def _numbered(frame: pl.DataFrame, first_line: int) -> pl.DataFrame:
     return frame.select(pl.int_range(first_line, first_line + pl.len(), dtype=pl.Int64).alias("line_no"), "text")
 
 
-def _whole_lines(data: bytes, cut: int, first_line: int) -> pl.DataFrame | None:
-    """The lines of ``data`` up to its last newline (at ``cut``), split without copying ``data``:
-    ``read_lines`` splits all of it and the partial last row is dropped. None when ``data`` is
-    not valid UTF-8 (a bad byte, or a character cut at the block's end)."""
-    try:
-        frame = pl.read_lines(data, name="text")
-    except pl.exceptions.ComputeError:
-        return None
-    if cut + 1 < len(data):
-        frame = frame.slice(0, frame.height - 1)
-    return _numbered(frame, first_line)
-
-
 def _decode_utf16(stream: BinaryIO, head: bytes) -> bytes:
     data = head + stream.read()
     codec = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
@@ -222,21 +209,46 @@ def iter_chunks(
 
 def _chunks(stream, raw, chunk_bytes, progress) -> Iterator[LineChunk]:
     line = 1
+    for data in _blocks(stream, raw, chunk_bytes):
+        frame, errors = _lines_frame(data, line)
+        line += frame.height
+        if progress is not None:
+            progress(raw.tell())
+        yield LineChunk(frame, errors, None if errors else data)
+    if progress is not None:
+        progress(raw.tell())
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _blocks(stream, raw, chunk_bytes) -> Iterator[bytes]:
+    """The text of ``stream`` in blocks of whole lines (the file's last line may lack its
+    newline), UTF-8 without a BOM."""
+    if stream is raw and raw.seekable():
+        start = raw.read(4)
+        if not start.startswith(_UTF16_BOMS):
+            yield from _file_blocks(raw, len(_UTF8_BOM) if start.startswith(_UTF8_BOM) else 0, chunk_bytes)
+            return
+        raw.seek(0)
+    yield from _stream_blocks(stream, chunk_bytes)
+
+
+def _stream_blocks(stream, chunk_bytes) -> Iterator[bytes]:
+    """Blocks of a stream (decompressed, say): what follows a block's last newline is carried
+    over to the next block."""
     carry = b""
     first = True
-    # A plain file is read again from the start of a block's partial last line, so each block
-    # starts at a line start and is split as it was read, without joining it to a carried part.
-    seekable = stream is raw and raw.seekable()
     while True:
         block = stream.read(chunk_bytes)
         if first:
             first = False
-            if block.startswith((b"\xff\xfe", b"\xfe\xff")):
+            if block.startswith(_UTF16_BOMS):
                 block = _decode_utf16(stream, block)
                 stream = io.BytesIO()
-                seekable = False
-            if block.startswith(b"\xef\xbb\xbf"):
-                block = block[3:]
+            if block.startswith(_UTF8_BOM):
+                block = block[len(_UTF8_BOM) :]
         if not block:
             break
         data = carry + block if carry else block
@@ -244,27 +256,52 @@ def _chunks(stream, raw, chunk_bytes, progress) -> Iterator[LineChunk]:
         if cut < 0:
             carry = data
             continue
-        tail = len(data) - cut - 1
-        if tail and seekable and tail < len(block):
-            stream.seek(-tail, io.SEEK_CUR)
-            carry = b""
-        else:
-            carry = data[cut + 1 :]
-        frame = _whole_lines(data, cut, line)
-        if frame is None:  # rare: decode the slow way, replacing bad bytes
-            frame, errors = _lines_frame(data[: cut + 1], line)
-            chunk = LineChunk(frame, errors)
-        else:
-            chunk = LineChunk(frame, 0, data)
-        line += frame.height
-        if progress is not None:
-            progress(raw.tell())
-        yield chunk
+        carry = data[cut + 1 :]
+        yield data if cut + 1 == len(data) else data[: cut + 1]
     if carry:
-        frame, errors = _lines_frame(carry, line)
-        yield LineChunk(frame, errors)
-    if progress is not None:
-        progress(raw.tell())
+        yield carry
+
+
+_PROBE = 64 * 1024
+
+
+def _file_blocks(raw, pos: int, chunk_bytes: int) -> Iterator[bytes]:
+    """Blocks of a plain file, each read exactly from a line start to a line end: where the
+    block ends is found first in a small probe, so a block is read once and never copied. The
+    file is read up to the size it had at the start (a log being written stays consistent)."""
+    size = os.fstat(raw.fileno()).st_size
+    while pos < size:
+        end = size if pos + chunk_bytes >= size else _line_end(raw, pos, pos + chunk_bytes, size)
+        raw.seek(pos)
+        data = raw.read(end - pos)
+        if not data:  # the file shrank while being read
+            return
+        pos += len(data)
+        yield data
+
+
+def _line_end(raw, pos: int, end: int, size: int) -> int:
+    """The offset just after the last newline in ``[pos, end)``; for a line longer than that,
+    just after the next newline (or the end of the file)."""
+    hi = end
+    while hi > pos:
+        lo = max(pos, hi - _PROBE)
+        raw.seek(lo)
+        i = raw.read(hi - lo).rfind(b"\n")
+        if i >= 0:
+            return lo + i + 1
+        hi = lo
+    lo = end
+    while lo < size:
+        raw.seek(lo)
+        probe = raw.read(_PROBE)
+        if not probe:
+            break
+        i = probe.find(b"\n")
+        if i >= 0:
+            return lo + i + 1
+        lo += len(probe)
+    return size
 
 
 def read_head(src: SourceFile, max_lines: int = 50, max_bytes: int = 256 * 1024) -> list[str]:

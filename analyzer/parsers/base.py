@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from ..schema import conform_rejects
+
+if TYPE_CHECKING:
+    from ..sources import LineChunk
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ class Parser:
     parse: Callable[[pl.DataFrame, ParseContext], ParseOutput]
     kind: str = "flows"
     hint: Callable[[list[str]], str | None] | None = None
+    parse_chunk: Callable[[LineChunk, ParseContext], ParseOutput] | None = None
+    """Optional: parse a whole chunk, which may keep the bytes its lines were split from
+    (``LineChunk.data``); the reader prefers it to ``parse``, and both give the same output."""
     concurrent_chunks: bool = False
     """Chunks of one file may be parsed at the same time: after the first chunk (always parsed
     alone), ``parse`` only reads ``ctx.state``."""

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
+from ..sources import LineChunk
 from . import paloalto_columns as cols
 from . import paloalto_csv
 from . import paloalto_export as export
@@ -47,6 +48,28 @@ _BRACES = r"(^|,)\{([^{}\"]*)\}(,|$)"
 def _split(payloads: pl.Series) -> pl.DataFrame:
     """The needed columns (``c0``, ``c1``, ...) of each payload, one row per payload."""
     return paloalto_csv.split(payloads, _WIDTH, cols.READ_INDEXES)
+
+
+def _split_bytes(data: bytes, n_lines: int) -> pl.DataFrame | None:
+    """The needed columns of each of the ``n_lines`` lines of ``data`` (a chunk's bytes), read
+    as they are: no copy of the lines into one buffer first. None when the rows do not come out
+    one per line (a quote left open runs into the next line): then the lines are split one by
+    one."""
+    try:
+        frame = pl.read_csv(
+            data,
+            has_header=False,
+            infer_schema=False,
+            schema={f"c{i}": pl.String for i in range(_WIDTH)},
+            columns=list(cols.READ_INDEXES),
+            missing_columns="insert",
+            extra_columns="ignore",
+            truncate_ragged_lines=True,
+            quote_char='"',
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    return frame if frame.height == n_lines else None
 
 
 def _pick(lines: pl.DataFrame, split: pl.DataFrame) -> pl.DataFrame:
@@ -79,8 +102,10 @@ def _second_pass(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return _pick(found, _split(payload)), lines.filter(pos.is_null())
 
 
-def _syslog_fields(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Fields of syslog lines; returns (fields, unreadable lines with their ``_reason``)."""
+def _syslog_fields(lines: pl.DataFrame, split: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Fields of syslog lines; returns (fields, unreadable lines with their ``_reason``), the
+    fields in line order. ``split``: the lines' columns as :func:`_split_bytes` read them, one
+    row per line; without it the lines are split here."""
     text = lines["text"]
     special = text.str.contains("{", literal=True) | text.str.contains('\\"', literal=True)
     # A quote left open makes every later column unknowable (and would run into the next line).
@@ -88,8 +113,13 @@ def _syslog_fields(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # Filters copy the long text column, so they are skipped when nothing needs them.
     any_special, any_unbalanced = bool(special.any()), bool(unbalanced.any())
     unreadable = [lines.filter(unbalanced).with_columns(pl.lit(_UNBALANCED).alias("_reason"))]
-    direct = lines.filter(~special & ~unbalanced) if any_special or any_unbalanced else lines
-    first = _pick(direct, _split(direct["text"]))
+    regular = ~special & ~unbalanced
+    direct = lines.filter(regular) if any_special or any_unbalanced else lines
+    if split is None:
+        split = _split(direct["text"])
+    elif any_special or any_unbalanced:
+        split = split.filter(regular)
+    first = _pick(direct, split)
     head_ok = pl.col("future_use").str.contains(r"(?:^|\s)\d+$").fill_null(False) & pl.col("receive_time").str.contains(
         _DATE
     ).fill_null(False)
@@ -102,7 +132,8 @@ def _syslog_fields(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         retry.append(lines.filter(special & ~unbalanced))
     second, no_payload = _second_pass(pl.concat(retry).sort("line_no"))
     unreadable.append(no_payload.with_columns(_no_payload_reason(pl.col("text")).alias("_reason")))
-    return pl.concat([first if all_ok else first.filter(ok), second]), pl.concat(unreadable)
+    fields = pl.concat([first if all_ok else first.filter(ok), second]).sort("line_no")
+    return fields, pl.concat(unreadable)
 
 
 _UNBALANCED = "a quoted field is not closed (odd number of '\"'): columns cannot be made out"
@@ -142,6 +173,16 @@ def fields_to_output(
 
 def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
     """Parse a chunk of PAN-OS syslog lines (or of a web-UI export) into flows and rejects."""
+    return _parse(lines, None, ctx)
+
+
+def parse_chunk(chunk: LineChunk, ctx: ParseContext) -> ParseOutput:
+    """:func:`parse` of a chunk, reading syslog columns straight from the chunk's bytes when it
+    has them (no copy of the lines into one buffer for the CSV reader)."""
+    return _parse(chunk.lines, chunk.data, ctx)
+
+
+def _parse(lines: pl.DataFrame, data: bytes | None, ctx: ParseContext) -> ParseOutput:
     if "export_header" not in ctx.state:
         nonblank = lines["text"].str.contains(r"\S").arg_true()
         ctx.state["export_header"] = export.header_fields(lines["text"][nonblank[0]]) if nonblank.len() else None
@@ -152,22 +193,32 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
         flow_frame, bad = fields_to_output(fields, ctx, label, export.TIME_FORMATS)
         all_rejects = pl.concat([rejects, bad]).sort("line_no")
         return ParseOutput(flow_frame, all_rejects, skipped, notes)
+    # Read before blank lines are dropped: the bytes hold them too (rows of nulls).
+    split = _split_bytes(data, lines.height) if data is not None else None
     # A regex test allocates nothing, unlike stripping every (long) line.
     blank = ~lines["text"].str.contains(r"\S")
     n_blank = int(blank.sum())
     if n_blank:
         lines = lines.filter(~blank)
+        split = split.filter(~blank) if split is not None else None
     # Syslog lines are independent of each other, and polars runs one chunk's steps mostly on
     # one core: parse slices of the chunk side by side (polars releases the GIL).
     n = min(ctx.slices, lines.height // _MIN_SLICE) if lines.height >= 2 * _MIN_SLICE else 1
     if n > 1:
         size = -(-lines.height // n)
         with ThreadPoolExecutor(n) as pool:
-            parts = list(pool.map(lambda i: _parse_syslog(lines.slice(i * size, size), ctx), range(n)))
+            parts = list(
+                pool.map(
+                    lambda i: _parse_syslog(
+                        lines.slice(i * size, size), None if split is None else split.slice(i * size, size), ctx
+                    ),
+                    range(n),
+                )
+            )
         flow_frame = pl.concat([f for f, _ in parts])
         rejects = pl.concat([r for _, r in parts])
     else:
-        flow_frame, rejects = _parse_syslog(lines, ctx)
+        flow_frame, rejects = _parse_syslog(lines, split, ctx)
     return ParseOutput(flow_frame, rejects, {"blank": n_blank} if n_blank else {}, notes)
 
 
@@ -175,9 +226,11 @@ _MIN_SLICE = 5000
 """Fewer lines than this per slice are not worth a thread."""
 
 
-def _parse_syslog(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _parse_syslog(
+    lines: pl.DataFrame, split: pl.DataFrame | None, ctx: ParseContext
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Non-blank syslog lines to (flows, rejects), both in line order."""
-    fields, unreadable = _syslog_fields(lines)
+    fields, unreadable = _syslog_fields(lines, split)
     flow_frame, rejects = fields_to_output(fields, ctx, _column_label, (flows.SYSLOG_TIME,))
     if unreadable.height:
         more = reject_frame(unreadable, pl.col("_reason"), ctx, NAME)
@@ -202,6 +255,7 @@ PARSER = Parser(
     description="Palo Alto PAN-OS: syslog CSV (TRAFFIC, THREAT/url, any version and header), web-UI CSV exports",
     sniff=sniff,
     parse=parse,
+    parse_chunk=parse_chunk,
     # The first chunk decides whether the file is a web export (ctx.state); later ones only read it.
     concurrent_chunks=True,
 )

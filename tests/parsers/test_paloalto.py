@@ -14,6 +14,7 @@ import pytest
 from analyzer.parsers import REGISTRY, paloalto, paloalto_csv
 from analyzer.parsers.base import ParseContext, ParseOptions
 from analyzer.read import read_logs
+from analyzer.sources import LineChunk
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "data" / "samples"
@@ -49,11 +50,19 @@ def payload(base: str, n: int | None = None, **at: str) -> str:
 
 
 def parse(lines: list[str], tz: str = "UTC"):
+    """Parse ``lines`` from their text and, as the reader does, from their bytes: both must give
+    the same output."""
     ctx = ParseContext(file="pan.log", options=ParseOptions(tz=tz))
     frame = pl.DataFrame({"line_no": pl.Series(range(1, len(lines) + 1), dtype=pl.Int64), "text": lines})
     out = paloalto.parse(frame, ctx)
     assert out.records.height + out.rejects.height + sum(out.skipped.values()) == len(lines)
     assert out.records["line_no"].is_sorted() and out.rejects["line_no"].is_sorted()
+    data = "\n".join(lines).encode()
+    if not any(line.count('"') % 2 for line in lines):  # quotes all closed: the bytes are read at once
+        assert paloalto._split_bytes(data, len(lines)) is not None
+    from_bytes = paloalto.parse_chunk(LineChunk(frame, 0, data), ctx)
+    assert from_bytes.records.equals(out.records) and from_bytes.rejects.equals(out.rejects)
+    assert (from_bytes.skipped, from_bytes.notes) == (out.skipped, out.notes)
     return out
 
 
