@@ -19,14 +19,8 @@ Reading: :func:`read_logs`, :class:`ReadResult`, :func:`attribute`. Policy: :fun
 :class:`PolicyError`, :class:`UnknownNameError`. Everything else is internal and may change.
 """
 
-import os
-
-# Polars' allocator (jemalloc) hands freed memory back to the system after 0.5 s by default, so a
-# chunked parse faults the same pages in again and again (1.6 s of system time on 5M Squid
-# lines). Keeping freed pages for 10 s makes `analyzer parse` 7 % faster for about 10 % more
-# peak memory. It only takes effect if polars is not imported yet, and a user's setting wins.
-os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:10000")
-
+# First: allocator settings must be in place before polars is imported (see allocator.py).
+from . import allocator  # noqa: F401
 from .api import (
     HostExplanation,
     diff_profiles,

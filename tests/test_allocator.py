@@ -1,0 +1,45 @@
+"""Allocator settings: applied on import, and a user's own settings win."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from analyzer import allocator
+
+PROBE = "import os, analyzer; print(os.environ.get('_RJEM_MALLOC_CONF'))"
+
+
+def _run(env: dict[str, str]) -> str:
+    clean = {k: v for k, v in os.environ.items() if k not in ("_RJEM_MALLOC_CONF",)}
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], env={**clean, **env}, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_jemalloc_setting_applied_unless_the_user_set_one():
+    assert _run({}) == allocator.JEMALLOC_CONF
+    assert _run({"_RJEM_MALLOC_CONF": "dirty_decay_ms:0"}) == "dirty_decay_ms:0"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's mallopt")
+def test_glibc_thresholds_left_alone_when_the_user_set_them(monkeypatch):
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+
+    monkeypatch.setattr("ctypes.CDLL", lambda name: FakeLibc())
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    allocator.configure()
+    if allocator.platform.libc_ver()[0] == "glibc":
+        assert calls == [(-3, allocator.MMAP_THRESHOLD), (-1, allocator.TRIM_THRESHOLD)]
+    calls.clear()
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
+    allocator.configure()
+    assert calls == []
