@@ -40,6 +40,7 @@ NAME = flows.NAME
 PAYLOAD = r"(?:^|\s)\d+,\d{4}/\d\d/\d\d \d\d:\d\d:\d\d,"
 _SNIFF = re.compile(r"(?:^|\s)\d+,\d{4}/\d\d/\d\d \d\d:\d\d:\d\d,[^,]*,[A-Z][A-Z0-9_-]*,")
 _DATE = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d$"
+_HEAD = r"^[^,]*?(?:^|\s)\d+,"
 _WIDTH = max(cols.READ_INDEXES) + 1
 # A brace list that is a whole field; run twice because adjacent lists share a comma.
 _BRACES = r"(^|,)\{([^{}\"]*)\}(,|$)"
@@ -50,18 +51,20 @@ def _split(payloads: pl.Series) -> pl.DataFrame:
     return paloalto_csv.split(payloads, _WIDTH, cols.READ_INDEXES)
 
 
-def _split_bytes(data: bytes, n_lines: int) -> pl.DataFrame | None:
-    """The needed columns of each of the ``n_lines`` lines of ``data`` (a chunk's bytes), read
-    as they are: no copy of the lines into one buffer first. None when the rows do not come out
-    one per line (a quote left open runs into the next line): then the lines are split one by
-    one."""
+def _split_bytes(data: bytes, lines: pl.DataFrame) -> pl.DataFrame | None:
+    """The needed columns of each of ``lines``, read from ``data``, the chunk's bytes, as they
+    are: no copy of the lines into one buffer first. None when the rows do not come out one per
+    line (a quote left open runs into the next line): then the lines are split one by one.
+    Without THREAT lines (most chunks of a TRAFFIC log) only TRAFFIC's columns are read."""
+    threat = lines["text"].str.contains("THREAT", literal=True).any()
+    indexes = cols.READ_INDEXES if threat else cols.LAYOUT_INDEXES["TRAFFIC"]
     try:
         frame = pl.read_csv(
             data,
             has_header=False,
             infer_schema=False,
             schema={f"c{i}": pl.String for i in range(_WIDTH)},
-            columns=list(cols.READ_INDEXES),
+            columns=list(indexes),
             missing_columns="insert",
             extra_columns="ignore",
             truncate_ragged_lines=True,
@@ -69,18 +72,22 @@ def _split_bytes(data: bytes, n_lines: int) -> pl.DataFrame | None:
         )
     except pl.exceptions.PolarsError:
         return None
-    return frame if frame.height == n_lines else None
+    return frame if frame.height == lines.height else None
 
 
 def _pick(lines: pl.DataFrame, split: pl.DataFrame) -> pl.DataFrame:
     """Name the split columns by field, picking per log type where the layouts differ."""
     t = pl.col("c3")
-    named = [pl.col(f"c{i}").alias(name) for name, i in cols.COMMON.items()]
+
+    def column(i: int) -> pl.Expr:  # columns not read are null
+        return pl.col(f"c{i}") if f"c{i}" in split.columns else pl.lit(None, pl.String)
+
+    named = [column(i).alias(name) for name, i in cols.COMMON.items()]
     for name in dict.fromkeys([*cols.TRAFFIC, *cols.THREAT]):
         expr = None
         for kind, layout in (("TRAFFIC", cols.TRAFFIC), ("THREAT", cols.THREAT)):
             if name in layout:
-                then = pl.col(f"c{layout[name]}")
+                then = column(layout[name])
                 expr = pl.when(t == kind).then(then) if expr is None else expr.when(t == kind).then(then)
         named.append(expr.alias(name))
     return pl.concat([lines.select("line_no", "text"), split.select(named)], how="horizontal")
@@ -120,9 +127,9 @@ def _syslog_fields(lines: pl.DataFrame, split: pl.DataFrame | None = None) -> tu
     elif any_special or any_unbalanced:
         split = split.filter(regular)
     first = _pick(direct, split)
-    head_ok = pl.col("future_use").str.contains(r"(?:^|\s)\d+$").fill_null(False) & pl.col("receive_time").str.contains(
-        _DATE
-    ).fill_null(False)
+    # The header ended where the payload's first number begins: the text before the first comma
+    # ends in a number, and the next column is the receive time.
+    head_ok = (pl.col("text").str.contains(_HEAD) & pl.col("receive_time").str.contains(_DATE)).fill_null(False)
     ok = first.select(head_ok).to_series()
     all_ok = bool(ok.all())
     if all_ok and not any_special:
@@ -194,7 +201,7 @@ def _parse(lines: pl.DataFrame, data: bytes | None, ctx: ParseContext) -> ParseO
         all_rejects = pl.concat([rejects, bad]).sort("line_no")
         return ParseOutput(flow_frame, all_rejects, skipped, notes)
     # Read before blank lines are dropped: the bytes hold them too (rows of nulls).
-    split = _split_bytes(data, lines.height) if data is not None else None
+    split = _split_bytes(data, lines) if data is not None else None
     # A regex test allocates nothing, unlike stripping every (long) line.
     blank = ~lines["text"].str.contains(r"\S")
     n_blank = int(blank.sum())

@@ -139,5 +139,14 @@ APP_SCHEMES: dict[str, str] = {"ssl": "https", "web-browsing": "http"}
 """Schemes an App-ID tells when the port does not."""
 
 
-READ_INDEXES: tuple[int, ...] = tuple(sorted({*COMMON.values(), *TRAFFIC.values(), *THREAT.values()}))
+def _indexes(*layouts: dict[str, int]) -> tuple[int, ...]:
+    # Column 0 is not read: in a syslog line it also holds the header, which can be long, and
+    # the line's text is checked instead.
+    return tuple(sorted({i for layout in (COMMON, *layouts) for i in layout.values()} - {COMMON["future_use"]}))
+
+
+READ_INDEXES: tuple[int, ...] = _indexes(TRAFFIC, THREAT)
 """The column indexes read from a payload: the union over all layouts."""
+
+LAYOUT_INDEXES: dict[str, tuple[int, ...]] = {kind: _indexes(layout) for kind, layout in LAYOUTS.items()}
+"""The column indexes one log type needs, for chunks that hold a single type."""

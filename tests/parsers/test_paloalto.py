@@ -59,7 +59,7 @@ def parse(lines: list[str], tz: str = "UTC"):
     assert out.records["line_no"].is_sorted() and out.rejects["line_no"].is_sorted()
     data = "\n".join(lines).encode()
     if not any(line.count('"') % 2 for line in lines):  # quotes all closed: the bytes are read at once
-        assert paloalto._split_bytes(data, len(lines)) is not None
+        assert paloalto._split_bytes(data, frame) is not None
     from_bytes = paloalto.parse_chunk(LineChunk(frame, 0, data), ctx)
     assert from_bytes.records.equals(out.records) and from_bytes.rejects.equals(out.rejects)
     assert (from_bytes.skipped, from_bytes.notes) == (out.skipped, out.notes)
