@@ -46,6 +46,14 @@ EVIDENCE_SCHEMA: pl.Schema = pl.Schema({c.name: c.dtype for c in EVIDENCE_COLUMN
 EVIDENCE_SOURCES = {"squid": "proxy", "paloalto": "session"}
 """Flow formats whose lines carry a host together with its address, and the evidence kind."""
 
+CARRIES_EVIDENCE = (
+    pl.col("source_format").is_in(list(EVIDENCE_SOURCES))
+    & (pl.col("host_source") == "log")
+    & pl.col("dst_host").is_not_null()
+)
+"""Flows that may give evidence (a host with its address, or a PAN-OS URL log's session): a
+superset, cheap to test, of what :func:`evidence_from_flows` and the session join use."""
+
 DEFAULT_WINDOW = timedelta(hours=24)
 MAX_CNAME_DEPTH = 8
 """CNAME chains longer than this are not followed (real chains have two or three links)."""
@@ -299,9 +307,7 @@ def attribute(
     # Only IP-only flows (an address, no host) can change. Without any, or without DNS evidence
     # and flows that carry some (Squid, PAN-OS), return the flows without a copy.
     ip_only = pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()
-    if not flows.select(
-        ip_only.any() & (has_dns or pl.col("source_format").is_in(list(EVIDENCE_SOURCES)).any())
-    ).item():
+    if not flows.select(ip_only.any() & (has_dns or CARRIES_EVIDENCE.any())).item():
         return flows
     flows = flows.with_row_index("_row")
     flows = _session_join(flows, window)

@@ -17,7 +17,7 @@ import polars as pl
 
 from . import parsers
 from .errors import AnalyzerError, InputError
-from .parsers.base import ParseContext, ParseOptions, ParseOutput, Parser
+from .parsers.base import ParseContext, Parsed, ParseOptions, ParseOutput, Parser
 from .schema import conform_flows, empty_flows, empty_rejects
 from .sources import CHUNK_BYTES, LineChunk, SourceFile, expand, iter_chunks, prefetch, read_head
 
@@ -201,18 +201,12 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
     summary = FileSummary(file=src.name, format=parser.name, kind=parser.kind)
     ctx = ParseContext(file=src.name, options=options)
     on_bytes = (lambda n: progress(src, n)) if progress else None
-    chunks = prefetch(iter_chunks(src, progress=on_bytes))
-    run = parser.parse_chunk or (lambda chunk, ctx: parser.parse(chunk.lines, ctx))
-    workers = pl.thread_pool_size()
-    if parser.concurrent_chunks and workers > 1 and src.size > CHUNK_BYTES:
-        # A big file: parse whole chunks side by side, each on one thread, rather than each chunk
-        # in slices (splitting one chunk costs more CPU than parsing two at once).
-        ctx.threads = 1
-        parsed = _parse_concurrently(run, chunks, ctx, workers)
-    else:
-        parsed = ((chunk, run(chunk, ctx)) for chunk in chunks)
-    for chunk, out in parsed:
-        n_lines = chunk.lines.height
+    parts = parser.parse_file(src, head, ctx) if parser.parse_file is not None else None
+    if parts is None:
+        parts = _parse_chunks(parser, src, ctx, on_bytes)
+    elif on_bytes is not None:
+        on_bytes(src.size)
+    for n_lines, decode_errors, out in parts:
         n_skipped = sum(out.skipped.values())
         if out.records.height + out.rejects.height + n_skipped != n_lines:
             raise AnalyzerError(
@@ -222,7 +216,7 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
         summary.lines += n_lines
         summary.records += out.records.height
         summary.rejects += out.rejects.height
-        summary.decode_errors += chunk.decode_errors
+        summary.decode_errors += decode_errors
         for k, v in out.skipped.items():
             summary.skipped[k] = summary.skipped.get(k, 0) + v
         for k, v in out.notes.items():
@@ -231,8 +225,9 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
             else:
                 summary.notes[k] = v
         if out.rejects.height:
-            if summary.first_reject_line is None:
-                summary.first_reject_line = int(out.rejects["line_no"].min())
+            first = int(out.rejects["line_no"].min())
+            if summary.first_reject_line is None or first < summary.first_reject_line:
+                summary.first_reject_line = first
             rejects.append(_compact(out.rejects))
         if out.records.height:
             records = conform_flows(out.records) if parser.kind == "flows" else out.records
@@ -247,6 +242,22 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
             file=src.name,
         )
     return summary
+
+
+def _parse_chunks(parser: Parser, src: SourceFile, ctx: ParseContext, on_bytes) -> Iterator[Parsed]:
+    """The file parsed chunk by chunk, while a thread reads the next chunks."""
+    chunks = prefetch(iter_chunks(src, progress=on_bytes))
+    run = parser.parse_chunk or (lambda chunk, ctx: parser.parse(chunk.lines, ctx))
+    workers = pl.thread_pool_size()
+    if parser.concurrent_chunks and workers > 1 and src.size > CHUNK_BYTES:
+        # A big file: parse whole chunks side by side, each on one thread, rather than each chunk
+        # in slices (splitting one chunk costs more CPU than parsing two at once).
+        ctx.threads = 1
+        parsed = _parse_concurrently(run, chunks, ctx, workers)
+    else:
+        parsed = ((chunk, run(chunk, ctx)) for chunk in chunks)
+    for chunk, out in parsed:
+        yield Parsed(chunk.lines.height, chunk.decode_errors, out)
 
 
 def _parse_concurrently(

@@ -54,7 +54,7 @@ def run(args) -> int:
         if kind == "flows":
             counts = frame.select(
                 _NEEDS_HOST.sum().alias("ip_only"),
-                pl.col("source_format").is_in(list(attribution.EVIDENCE_SOURCES)).sum().alias("carriers"),
+                attribution.CARRIES_EVIDENCE.sum().alias("carriers"),
             )
             ip_only += int(counts["ip_only"][0])
             carriers += int(counts["carriers"][0])

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import polars as pl
 
 from ..schema import conform_rejects
 
 if TYPE_CHECKING:
-    from ..sources import LineChunk
+    from collections.abc import Iterator
+
+    from ..sources import LineChunk, SourceFile
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,15 @@ class ParseOutput:
     """Facts for the file summary, e.g. ``{"lost_events": 59}``; numbers are summed over chunks."""
 
 
+class Parsed(NamedTuple):
+    """A part of a file, parsed: the lines it accounts for, of which ``decode_errors`` had bytes
+    replaced, and what they became (``output.records + output.rejects + skipped == lines``)."""
+
+    lines: int
+    decode_errors: int
+    output: ParseOutput
+
+
 @dataclass(frozen=True)
 class Parser:
     """A registered log format.
@@ -84,6 +95,9 @@ class Parser:
     parse_chunk: Callable[[LineChunk, ParseContext], ParseOutput] | None = None
     """Optional: parse a whole chunk, which may keep the bytes its lines were split from
     (``LineChunk.data``); the reader prefers it to ``parse``, and both give the same output."""
+    parse_file: Callable[[SourceFile, list[str], ParseContext], Iterator[Parsed] | None] | None = None
+    """Optional: parse a whole file (given its head) in parts, for files where reading it whole
+    is faster than chunk by chunk; None from it means "read this file chunk by chunk"."""
     concurrent_chunks: bool = False
     """Chunks of one file may be parsed at the same time: after the first chunk (always parsed
     alone), ``parse`` only reads ``ctx.state``."""

@@ -24,31 +24,34 @@ time (column 6, when the event happened, rather than the receive time) is read i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
-from ..sources import LineChunk
+from ..sources import LineChunk, SourceFile
 from . import paloalto_columns as cols
 from . import paloalto_csv
 from . import paloalto_export as export
 from . import paloalto_flows as flows
-from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
+from .base import ParseContext, Parsed, ParseOptions, ParseOutput, Parser, reject_frame
 
 NAME = flows.NAME
 
 PAYLOAD = r"(?:^|\s)\d+,\d{4}/\d\d/\d\d \d\d:\d\d:\d\d,"
 _SNIFF = re.compile(r"(?:^|\s)\d+,\d{4}/\d\d/\d\d \d\d:\d\d:\d\d,[^,]*,[A-Z][A-Z0-9_-]*,")
 _DATE = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d$"
-_HEAD = r"^[^,]*?(?:^|\s)\d+,"
-_WIDTH = max(cols.READ_INDEXES) + 1
+HEAD = r"^[^,]*?(?:^|\s)\d+,"
+"""A syslog line whose header ends where the payload's first number begins."""
+WIDTH = max(cols.READ_INDEXES) + 1
+"""Columns of a payload that matter; later ones are ignored."""
 # A brace list that is a whole field; run twice because adjacent lists share a comma.
 _BRACES = r"(^|,)\{([^{}\"]*)\}(,|$)"
 
 
 def _split(payloads: pl.Series) -> pl.DataFrame:
     """The needed columns (``c0``, ``c1``, ...) of each payload, one row per payload."""
-    return paloalto_csv.split(payloads, _WIDTH, cols.READ_INDEXES)
+    return paloalto_csv.split(payloads, WIDTH, cols.READ_INDEXES)
 
 
 def _split_bytes(data: bytes, lines: pl.DataFrame) -> pl.DataFrame | None:
@@ -63,7 +66,7 @@ def _split_bytes(data: bytes, lines: pl.DataFrame) -> pl.DataFrame | None:
             data,
             has_header=False,
             infer_schema=False,
-            schema={f"c{i}": pl.String for i in range(_WIDTH)},
+            schema={f"c{i}": pl.String for i in range(WIDTH)},
             columns=list(indexes),
             missing_columns="insert",
             extra_columns="ignore",
@@ -75,7 +78,7 @@ def _split_bytes(data: bytes, lines: pl.DataFrame) -> pl.DataFrame | None:
     return frame if frame.height == lines.height else None
 
 
-def _pick(lines: pl.DataFrame, split: pl.DataFrame) -> pl.DataFrame:
+def pick(lines: pl.DataFrame, split: pl.DataFrame) -> pl.DataFrame:
     """Name the split columns by field, picking per log type where the layouts differ."""
     t = pl.col("c3")
 
@@ -106,7 +109,7 @@ def _second_pass(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .str.replace_all(_BRACES, '$1"{$2}"$3')
         .str.replace_all(_BRACES, '$1"{$2}"$3')
     )
-    return _pick(found, _split(payload)), lines.filter(pos.is_null())
+    return pick(found, _split(payload)), lines.filter(pos.is_null())
 
 
 def _syslog_fields(lines: pl.DataFrame, split: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -126,10 +129,10 @@ def _syslog_fields(lines: pl.DataFrame, split: pl.DataFrame | None = None) -> tu
         split = _split(direct["text"])
     elif any_special or any_unbalanced:
         split = split.filter(regular)
-    first = _pick(direct, split)
+    first = pick(direct, split)
     # The header ended where the payload's first number begins: the text before the first comma
     # ends in a number, and the next column is the receive time.
-    head_ok = (pl.col("text").str.contains(_HEAD) & pl.col("receive_time").str.contains(_DATE)).fill_null(False)
+    head_ok = (pl.col("text").str.contains(HEAD) & pl.col("receive_time").str.contains(_DATE)).fill_null(False)
     ok = first.select(head_ok).to_series()
     all_ok = bool(ok.all())
     if all_ok and not any_special:
@@ -156,7 +159,7 @@ def _no_payload_reason(text: pl.Expr) -> pl.Expr:
     )
 
 
-def _column_label(field: str) -> str:
+def column_label(field: str) -> str:
     """``destination address (column 8)``: a field's name and position in the payload."""
     return f"{cols.LABELS.get(field, field)} (column {cols.COMMON[field]})"
 
@@ -187,6 +190,14 @@ def parse_chunk(chunk: LineChunk, ctx: ParseContext) -> ParseOutput:
     """:func:`parse` of a chunk, reading syslog columns straight from the chunk's bytes when it
     has them (no copy of the lines into one buffer for the CSV reader)."""
     return _parse(chunk.lines, chunk.data, ctx)
+
+
+def parse_file(src: SourceFile, head: list[str], ctx: ParseContext) -> Iterator[Parsed] | None:
+    """A big plain syslog file read whole by polars' streaming engine (see
+    :mod:`paloalto_stream`); None for other files, which are read chunk by chunk."""
+    from . import paloalto_stream  # it builds on this module
+
+    return paloalto_stream.parse_file(src, head, ctx)
 
 
 def _parse(lines: pl.DataFrame, data: bytes | None, ctx: ParseContext) -> ParseOutput:
@@ -238,7 +249,7 @@ def _parse_syslog(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Non-blank syslog lines to (flows, rejects), both in line order."""
     fields, unreadable = _syslog_fields(lines, split)
-    flow_frame, rejects = fields_to_output(fields, ctx, _column_label, (flows.SYSLOG_TIME,))
+    flow_frame, rejects = fields_to_output(fields, ctx, column_label, (flows.SYSLOG_TIME,))
     if unreadable.height:
         more = reject_frame(unreadable, pl.col("_reason"), ctx, NAME)
         rejects = pl.concat([rejects, more]).sort("line_no")
@@ -263,6 +274,7 @@ PARSER = Parser(
     sniff=sniff,
     parse=parse,
     parse_chunk=parse_chunk,
+    parse_file=parse_file,
     # The first chunk decides whether the file is a web export (ctx.state); later ones only read it.
     concurrent_chunks=True,
 )

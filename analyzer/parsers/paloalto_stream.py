@@ -1,0 +1,196 @@
+"""PAN-OS syslog files read whole by polars' streaming engine, for big plain files.
+
+The chunked path (:func:`paloalto.parse_chunk`) splits each chunk with polars' CSV reader and
+orchestrates the rest from Python. For a big plain file, the streaming engine reads and splits
+the whole file on every core at once, and only the per-batch checks run in Python:
+
+1. **Lines pass** (``scan_lines``): the lines the CSV reader cannot be trusted with are set
+   aside with their text: blank lines, relay-escaped quotes and brace lists, headers that do
+   not end in the payload's first number, and lines that name no connection log type. A line
+   with an odd number of quotes would make the CSV reader join it to the next line: then the
+   whole file takes the chunked path, which handles it.
+2. **CSV pass** (``scan_csv`` over the whole file, one row per line, in batches): each batch is
+   checked and turned into flows by the same code as the chunked path; the lines set aside in
+   that batch's range are parsed with the chunked path's :func:`paloalto.parse`.
+3. Rejects of the CSV pass get their text in a last pass over the lines (only if there are any).
+
+If the CSV reader fails part way (a malformed quoted field), everything after the last batch
+handed out is parsed by the chunked path, so no line is lost or counted twice.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import polars as pl
+
+from ..errors import AnalyzerError
+from ..schema import empty_flows
+from ..sources import LineChunk, SourceFile, compression_of, iter_chunks
+from . import paloalto as pa
+from . import paloalto_columns as cols
+from . import paloalto_export as export
+from . import paloalto_flows as flows
+from .base import ParseContext, Parsed, ParseOutput
+
+MIN_BYTES = 64 * 1024 * 1024
+"""Smaller files take the chunked path: the streaming passes cost a fixed start-up."""
+
+BATCH_ROWS = 100_000
+"""Rows per batch of the CSV pass: what Python checks at a time, and what memory holds."""
+
+_TEXT = pl.col("text")
+# Lines the CSV pass leaves to the chunked path, which reads them from their text.
+_SET_ASIDE = (
+    ~_TEXT.str.contains(r"\S")
+    | _TEXT.str.contains("{", literal=True)
+    | _TEXT.str.contains('\\"', literal=True)
+    | ~_TEXT.str.contains(pa.HEAD)
+    | ~_TEXT.str.contains(r",(?:TRAFFIC|THREAT|DECRYPTION),")
+)
+
+
+def eligible(src: SourceFile, head: list[str]) -> bool:
+    """A big plain UTF-8 syslog file (no BOM, not compressed, not a web-UI export)."""
+    try:
+        if src.size < MIN_BYTES or compression_of(src.path) is not None:
+            return False
+        with open(src.path, "rb") as fh:
+            if fh.read(3).startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+                return False
+    except OSError:
+        return False
+    first = next((line for line in head if line.strip()), None)
+    return first is None or export.header_fields(first) is None
+
+
+def parse_file(src: SourceFile, head: list[str], ctx: ParseContext) -> Iterator[Parsed] | None:
+    """The file's lines parsed in parts (each with the count of lines it accounts for), or None
+    when the file takes the chunked path (see the module's description)."""
+    if not eligible(src, head):
+        return None
+    ctx.state["export_header"] = None
+    path = str(src.path)
+    lines = pl.scan_lines(path, name="text").with_row_index("line_no", offset=1)
+    try:
+        aside, counts = pl.collect_all(
+            [
+                lines.filter(_SET_ASIDE).select(pl.col("line_no").cast(pl.Int64), "text"),
+                lines.select(
+                    pl.len().alias("lines"),
+                    (_TEXT.str.count_matches('"', literal=True) % 2 == 1).any().alias("unbalanced"),
+                    _TEXT.str.contains("THREAT", literal=True).any().alias("threat"),
+                ),
+            ]
+        )
+    except pl.exceptions.PolarsError:  # invalid UTF-8, say: the chunked path replaces it
+        return None
+    if counts["unbalanced"][0]:
+        return None
+    return _parts(src, ctx, aside, int(counts["lines"][0]), bool(counts["threat"][0]))
+
+
+def _csv(path: str, threat: bool) -> pl.LazyFrame:
+    indexes = cols.READ_INDEXES if threat else cols.LAYOUT_INDEXES["TRAFFIC"]
+    return (
+        pl.scan_csv(
+            path,
+            has_header=False,
+            infer_schema=False,
+            schema={f"c{i}": pl.String for i in range(pa.WIDTH)},
+            missing_columns="insert",
+            extra_columns="ignore",
+            truncate_ragged_lines=True,
+            quote_char='"',
+        )
+        .select([f"c{i}" for i in indexes])
+        .with_row_index("line_no", offset=1)
+        .with_columns(pl.col("line_no").cast(pl.Int64))
+    )
+
+
+def _parts(src: SourceFile, ctx: ParseContext, aside: pl.DataFrame, n_lines: int, threat: bool) -> Iterator[Parsed]:
+    done = 0  # every line up to this one is handed out (or in flight)
+    pending: list[pl.DataFrame] = []  # rejects of the CSV pass, waiting for their text
+    batches = iter(_csv(str(src.path), threat).collect_batches(chunk_size=BATCH_ROWS))
+    workers = ctx.slices
+    failed = False
+    with ThreadPoolExecutor(workers, thread_name_prefix="analyzer-parse") as pool:
+        in_flight: deque = deque()
+        while True:
+            try:
+                batch = next(batches, None)
+            except pl.exceptions.PolarsError:  # a malformed quoted field, say
+                failed = True
+                break
+            if batch is None:
+                break
+            last = int(batch["line_no"][-1])
+            part = aside.filter(pl.col("line_no").is_between(done + 1, last))
+            in_flight.append(pool.submit(_batch, batch, part, ctx))
+            done = last
+            while len(in_flight) >= workers:
+                yield _handed(in_flight.popleft().result(), pending)
+        while in_flight:
+            yield _handed(in_flight.popleft().result(), pending)
+    if failed:
+        # Batches come in line order: what follows the last one is read again, chunk by chunk.
+        yield from _rest(src, ctx, done)
+    else:
+        # The CSV reader's rows are the file's lines (no quote ran on: no line has an odd number
+        # of quotes), but blank lines at the very end may give no row.
+        tail = aside.filter(pl.col("line_no") > done)
+        if done + tail.height != n_lines:
+            raise AnalyzerError(f"internal error: the CSV reader gave {done} rows for {n_lines} lines in {src.name}")
+        if tail.height:
+            yield Parsed(tail.height, 0, pa.parse(tail, ctx))
+    if pending:
+        yield _with_text(str(src.path), pl.concat(pending).sort("line_no"))
+
+
+def _batch(batch: pl.DataFrame, aside: pl.DataFrame, ctx: ParseContext) -> tuple[Parsed, pl.DataFrame]:
+    """One CSV batch and the set-aside lines of its range → (its part, rejects without text)."""
+    n = batch.height
+    if aside.height:
+        batch = batch.filter(~pl.col("line_no").is_in(aside["line_no"].implode()))
+    fields = pa.pick(batch.select("line_no", pl.lit(None, pl.String).alias("text")), batch)
+    flow_frame, rejects = pa.fields_to_output(fields, ctx, pa.column_label, (flows.SYSLOG_TIME,))
+    out = ParseOutput(flow_frame, rejects.head(0), notes={"timezone": ctx.options.tz})
+    if aside.height:
+        more = pa.parse(aside, ctx)
+        out = ParseOutput(pl.concat([flow_frame, more.records]).sort("line_no"), more.rejects, more.skipped, out.notes)
+    # The batch's rejects are handed out later, with their text: this part does not count them.
+    return Parsed(n - rejects.height, 0, out), rejects
+
+
+def _handed(result: tuple[Parsed, pl.DataFrame], pending: list[pl.DataFrame]) -> Parsed:
+    part, rejects = result
+    if rejects.height:
+        pending.append(rejects)
+    return part
+
+
+def _with_text(path: str, rejects: pl.DataFrame) -> Parsed:
+    """The CSV pass's rejects, with the text of their lines read in a last pass."""
+    texts = (
+        pl.scan_lines(path, name="raw")
+        .with_row_index("line_no", offset=1)
+        .filter(pl.col("line_no").is_in(rejects["line_no"].implode()))
+        .select(pl.col("line_no").cast(pl.Int64), "raw")
+        .collect()
+    )
+    full = rejects.drop("raw").join(texts, on="line_no", how="left").select(rejects.columns)
+    return Parsed(full.height, 0, ParseOutput(empty_flows(), full))
+
+
+def _rest(src: SourceFile, ctx: ParseContext, after: int) -> Iterator[Parsed]:
+    """The lines after line ``after``, by the chunked path."""
+    for chunk in iter_chunks(src):
+        lines = chunk.lines
+        if not lines.height or lines["line_no"][-1] <= after:
+            continue
+        if lines["line_no"][0] <= after:
+            chunk = LineChunk(lines.filter(pl.col("line_no") > after), chunk.decode_errors)
+        yield Parsed(chunk.lines.height, chunk.decode_errors, pa.parse_chunk(chunk, ctx))
