@@ -21,25 +21,55 @@ Reading: :func:`read_logs`, :class:`ReadResult`, :func:`attribute`. Policy: :fun
 
 # First: allocator settings must be in place before polars is imported (see allocator.py).
 from . import allocator  # noqa: F401
-from .api import (
-    HostExplanation,
-    diff_profiles,
-    evidence_lines,
-    explain_host,
-    finding_flows,
-    plot_coverage,
-    plot_timeline,
-    plot_unexpected,
-    profile_names,
-    write_reports,
-)
-from .attribution import attribute
-from .check import CheckResult, check_flows, run_check
-from .errors import AnalyzerError, InputError, PolicyError, UnknownNameError
-from .policy import Policy, Profile, Site, load_policy, load_profile, load_site
-from .read import ReadResult, read_logs
-from .schema import FLOW_SCHEMA
-from .verdicts import SEVERITIES, VERDICTS
+
+# The public names are loaded on first use, so a command (or a script) that needs only part of
+# the package does not pay for importing all of it.
+_EXPORTS = {
+    "HostExplanation": "api",
+    "diff_profiles": "api",
+    "evidence_lines": "api",
+    "explain_host": "api",
+    "finding_flows": "api",
+    "plot_coverage": "api",
+    "plot_timeline": "api",
+    "plot_unexpected": "api",
+    "profile_names": "api",
+    "write_reports": "api",
+    "attribute": "attribution",
+    "CheckResult": "check",
+    "check_flows": "check",
+    "run_check": "check",
+    "AnalyzerError": "errors",
+    "InputError": "errors",
+    "PolicyError": "errors",
+    "UnknownNameError": "errors",
+    "Policy": "policy",
+    "Profile": "policy",
+    "Site": "policy",
+    "load_policy": "policy",
+    "load_profile": "policy",
+    "load_site": "policy",
+    "ReadResult": "read",
+    "read_logs": "read",
+    "FLOW_SCHEMA": "schema",
+    "SEVERITIES": "verdicts",
+    "VERDICTS": "verdicts",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'analyzer' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 __version__ = "0.1.0"
 

@@ -15,9 +15,6 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from ..api import write_reports
-from ..baseline import changes, compare, current_only, load_baseline
-from ..check import run_check
 from ..parsers.base import ParseOptions
 from ..verdicts import FINDINGS_SCHEMA, SEVERITIES, VERDICTS
 from .common import add_input_arguments, files_table, print_table, progress_bar
@@ -46,6 +43,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    # Imported here: the other commands do not need the checking and reporting machinery.
+    from ..api import write_reports
+    from ..baseline import changes, compare, load_baseline
+    from ..check import run_check
+
     options = ParseOptions(tz=args.tz or "UTC", squid_logformat=args.squid_logformat)
     # Read the baseline first: a bad one should fail in a second, not after the whole check.
     baseline = load_baseline(args.baseline, FINDINGS_SCHEMA) if args.baseline else None
@@ -88,6 +90,8 @@ def run(args) -> int:
 
 def summary_table(result) -> Table:
     """Per verdict: severity, flows and findings."""
+    from ..baseline import current_only
+
     p = result.policy
     table = Table(title=f"Verdicts (profile {escape(p.profile.name)}, wildcard {p.wildcard}, times {result.timezone})")
     for col in ("verdict", "severity", "flows", "findings"):
