@@ -9,6 +9,7 @@ them) and turns the rows that hold into flows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import polars as pl
@@ -162,6 +163,40 @@ def _url_parts(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.hstack(joined.get_columns())
 
 
+_OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
+
+
+def hires_utc(hires: pl.Series) -> pl.Series:
+    """High-resolution timestamps (``2026-11-02T08:00:00.025+01:00``) as UTC times; null where
+    there is none or it does not read as ``HIRES_TIME``.
+
+    Times repeat within a second and offsets barely change, so in the usual shape (milliseconds,
+    ``±hh:mm``) the second is read per distinct value, the milliseconds as a number and each
+    distinct offset once; values in any other shape are read in full.
+    """
+    parts = hires.to_frame("h").select(
+        pl.col("h").str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False, time_unit="us").alias("s"),
+        pl.col("h").str.slice(20, 3).cast(pl.Int64, strict=False).alias("ms"),
+        pl.col("h").str.slice(23).alias("off"),
+        ((pl.col("h").str.len_bytes() == 29) & (pl.col("h").str.slice(19, 1) == ".")).fill_null(False).alias("ok"),
+    )
+    offsets = {}
+    for text in parts["off"].drop_nulls().unique().to_list():
+        if m := _OFFSET.match(text):
+            offsets[text] = (1 if m[1] == "+" else -1) * (int(m[2]) * 60 + int(m[3]))
+    minutes = pl.col("off").replace_strict(offsets, default=None, return_dtype=pl.Int64)
+    fast = parts.select(
+        (pl.col("s") - pl.duration(minutes=minutes) + pl.duration(milliseconds=pl.col("ms")))
+        .dt.replace_time_zone("UTC")
+        .alias("hires")
+    ).to_series()
+    other = ~parts["ok"] & hires.is_not_null()
+    if other.any():
+        full = hires.filter(other).str.to_datetime(HIRES_TIME, strict=False, time_unit="us", time_zone="UTC")
+        fast = fast.scatter(other.arg_true(), full)
+    return fast
+
+
 def _int(col: str) -> pl.Expr:
     return pl.col(col).cast(pl.Int64, strict=False)
 
@@ -237,7 +272,7 @@ def to_flows(valid: pl.DataFrame, ctx_file: str) -> pl.DataFrame:
     dst_port = pl.coalesce(pl.when(is_url).then(pl.col("_url_port")), pl.col("_dport"))
     port_scheme = pl.col("dst_port").replace_strict(cols.PORT_SCHEMES, default=None, return_dtype=pl.String)
     app_scheme = pl.col("app").replace_strict(cols.APP_SCHEMES, default=None, return_dtype=pl.String)
-    hires = pl.col("hires").str.to_datetime(HIRES_TIME, strict=False, time_unit="us", time_zone="UTC")
+    hires = hires_utc(valid["hires"])
     host = pl.when(is_url).then(pl.col("_host"))
     out = (
         valid.lazy()

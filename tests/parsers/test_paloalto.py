@@ -345,3 +345,24 @@ def test_csv_split_gives_one_row_per_line_even_when_a_quote_runs_on():
         ("l", "m", "n"),
         ("o", 'p"q', "r"),
     ]
+
+
+def test_high_resolution_times_read_fast_equal_a_full_read():
+    from analyzer.parsers.paloalto_flows import HIRES_TIME, hires_utc
+
+    values = [
+        "2026-11-02T08:00:00.025+01:00",
+        "2026-11-02T08:00:00.025-05:30",
+        "2026-11-02T08:00:00+01:00",  # no fraction: read in full
+        "2026-11-02T08:00:00.123456+01:00",  # microseconds: read in full
+        None,
+        "junk",
+        "2026-11-02T08:00:00X025+01:00",  # the usual length, not the usual shape
+        "2026-11-02T08:00:00.02a+01:00",
+        "2026-13-02T08:00:00.025+01:00",
+        "2026-11-02T08:00:00.025+1:000",
+    ]
+    series = pl.Series(values, dtype=pl.String)
+    expected = series.str.to_datetime(HIRES_TIME, strict=False, time_unit="us", time_zone="UTC")
+    assert hires_utc(series).to_list() == expected.to_list()
+    assert expected.null_count() == 6
