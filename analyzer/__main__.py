@@ -1,7 +1,5 @@
 """``python -m analyzer``: the same as the ``analyzer`` command."""
 
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()

@@ -7,6 +7,7 @@ Each command is a module with ``add_arguments(parser)`` and ``run(args) -> int``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from types import MappingProxyType
@@ -71,3 +72,16 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+
+
+def entry() -> None:
+    """The ``analyzer`` command and ``python -m analyzer``: :func:`main`, then exit at once.
+
+    Every output is written and closed when ``main`` returns, so the interpreter's teardown
+    (freeing each module and buffer, up to 0.15 s after a big run) is skipped.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more can be said
+            stream.flush()
+    os._exit(code)
