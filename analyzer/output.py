@@ -5,12 +5,15 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from queue import Queue
+from typing import TYPE_CHECKING
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .errors import AnalyzerError
+
+if TYPE_CHECKING:  # imported where used: pyarrow takes 0.1 s to import, and few commands write
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
 # A spreadsheet evaluates a cell starting with one of these as a formula: log text must not be
 # able to run one (CSV injection). A leading apostrophe makes the cell literal text.
@@ -74,6 +77,9 @@ def _parquet_writer(path: Path, schema: pa.Schema, sample: pl.DataFrame) -> pq.P
     time columns and ``STATISTICS_COLUMNS``. On 1M Squid flows this is 0.66 -> 0.46 s CPU and a
     28 % smaller file.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     dictionary, delta, statistics = [], {}, []
     for field in schema:
         # Integer and time types are stored as Parquet integers, which delta encoding takes.
@@ -125,11 +131,8 @@ class FrameWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._parquet: pq.ParquetWriter | None = None
         self._csv = None
-        self._arrow_schema: pa.Schema | None = None
-        if self.format == "parquet":
-            # The Parquet writer is opened with the first frame, whose values decide the encodings.
-            self._arrow_schema = _arrow(pl.DataFrame(schema=schema)).schema
-        else:
+        # The Parquet writer is opened with the first frame, whose values decide the encodings.
+        if self.format == "csv":
             self._csv = open(self.path, "wb")  # noqa: SIM115 - closed in close()
             self._header = True
         # Encoding and compressing a chunk (Arrow conversion, zstd) releases the GIL, so a writer
@@ -154,10 +157,10 @@ class FrameWriter:
         """Append ``frame`` (written by the writer thread unless ``background=False``)."""
         self._raise()
         self.rows += frame.height
-        if self._arrow_schema is not None and self._parquet is None and frame.height:
+        if self.format == "parquet" and self._parquet is None and frame.height:
             # Opened here, not in the writer thread: choosing encodings runs polars on the first
             # rows, and in the writer thread that waited behind the parser's work on polars' pool.
-            self._parquet = _parquet_writer(self.path, self._arrow_schema, frame.head(self.SAMPLE_ROWS))
+            self._open(frame.head(self.SAMPLE_ROWS))
         if self._queue is None:
             self._write(frame)
         else:
@@ -176,8 +179,12 @@ class FrameWriter:
             error, self._error = self._error, None
             raise error
 
+    def _open(self, sample: pl.DataFrame) -> None:
+        self._arrow_schema = _arrow(pl.DataFrame(schema=self.schema)).schema
+        self._parquet = _parquet_writer(self.path, self._arrow_schema, sample)
+
     def _write(self, frame: pl.DataFrame) -> None:
-        if self._arrow_schema is not None:
+        if self.format == "parquet":
             for offset in range(0, frame.height, self.ROWS_PER_WRITE):
                 part = frame.slice(offset, self.ROWS_PER_WRITE)
                 self._parquet.write_table(_arrow(part).cast(self._arrow_schema))
@@ -190,11 +197,11 @@ class FrameWriter:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
-        if self._arrow_schema is not None:
+        if self.format == "parquet":
             if self._parquet is None:  # nothing written: still a valid file with the schema
-                self._parquet = _parquet_writer(self.path, self._arrow_schema, pl.DataFrame(schema=self.schema))
+                self._open(pl.DataFrame(schema=self.schema))
             self._parquet.close()
-            self._arrow_schema = None
+            self.format = "closed"
         elif self._csv is not None:
             if self._header:  # nothing written: still give the file its header
                 _csv_ready(pl.DataFrame(schema=self.schema)).write_csv(self._csv)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from .. import attribution
 from ..output import FrameWriter, format_of, write_frame
@@ -97,6 +96,8 @@ def _move(partial: Path, out: Path) -> None:
     if format_of(out) == "parquet":
         partial.replace(out)
         return
+    import pyarrow.parquet as pq
+
     with FrameWriter(out, FLOW_SCHEMA) as final:
         for batch in pq.ParquetFile(partial).iter_batches(batch_size=256 * 1024):
             final.write(pl.from_arrow(batch).cast(FLOW_SCHEMA))
