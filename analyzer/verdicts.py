@@ -114,7 +114,8 @@ def judge(matched: pl.DataFrame) -> pl.DataFrame:
 
 def summarize(judged: pl.DataFrame) -> dict[str, int]:
     """Count of flows per verdict, every kind listed (0 when absent), plus ``out-of-scope``."""
-    counts = judged.group_by("verdict").len()
+    # Counted on the column alone: a group-by of the whole frame took seconds on 5M flows.
+    counts = judged.get_column("verdict").value_counts()
     got = {v: int(n) for v, n in counts.iter_rows()}
     summary = {v: got.get(v, 0) for v in VERDICTS}
     summary["out-of-scope"] = got.get(None, 0)
@@ -154,7 +155,8 @@ def findings(judged: pl.DataFrame) -> pl.DataFrame:
     For inbound findings the remote side is the source: ``host`` is null and ``address`` is the
     source address. Sorted by severity, server, host, port, scheme (stable across runs).
     """
-    inscope = judged.filter(pl.col("verdict").is_not_null())
+    # Lazy, so only the columns the findings use are filtered and sorted (not every flow column).
+    inscope = judged.lazy().filter(pl.col("verdict").is_not_null())
     inbound = pl.col("direction_to_server") == "inbound"
     grouped = (
         inscope.with_columns(
@@ -181,6 +183,7 @@ def findings(judged: pl.DataFrame) -> pl.DataFrame:
             .head(EVIDENCE_LINES)
             .alias("evidence"),
         )
+        .collect()
     )
     out = grouped.select(
         pl.col("verdict"),
@@ -243,13 +246,19 @@ def coverage(judged: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     both ``http://download.windowsupdate.com`` and ``http://*.windowsupdate.com``).
     """
     required = policy.required.with_row_index("_req")
-    judged = judged.filter(pl.col("verdict").is_in(["required-allowed", "blocked-required", "required-failed"]))
-    agg = judged.group_by("server", "reason_code", "dst_host", "scheme", "dst_port").agg(
-        (pl.col("verdict") == "required-allowed").sum().cast(pl.Int64).alias("allowed"),
-        (pl.col("verdict") == "blocked-required").sum().cast(pl.Int64).alias("blocked"),
-        (pl.col("verdict") == "required-failed").sum().cast(pl.Int64).alias("failed"),
-        pl.col("time").min().alias("first_seen"),
-        pl.col("time").max().alias("last_seen"),
+    # Lazy, so only the grouped columns are filtered (not every flow column).
+    agg = (
+        judged.lazy()
+        .filter(pl.col("verdict").is_in(["required-allowed", "blocked-required", "required-failed"]))
+        .group_by("server", "reason_code", "dst_host", "scheme", "dst_port")
+        .agg(
+            (pl.col("verdict") == "required-allowed").sum().cast(pl.Int64).alias("allowed"),
+            (pl.col("verdict") == "blocked-required").sum().cast(pl.Int64).alias("blocked"),
+            (pl.col("verdict") == "required-failed").sum().cast(pl.Int64).alias("failed"),
+            pl.col("time").min().alias("first_seen"),
+            pl.col("time").max().alias("last_seen"),
+        )
+        .collect()
     )
     fits = _fits(pl.col("scheme"), pl.col("dst_port"), pl.col("r_scheme"), pl.col("r_port"))
     entry_rows = agg.filter(pl.col("reason_code") == "required-entry")
