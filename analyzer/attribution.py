@@ -20,6 +20,7 @@ unattributed, with its address.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from datetime import timedelta
 
 import polars as pl
@@ -100,8 +101,8 @@ def canonical_addresses(values: pl.Series) -> pl.Series:
     return values.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
-def evidence_from_flows(flows: pl.DataFrame) -> pl.DataFrame:
-    """Host/address pairs that flows themselves show, as evidence rows.
+def evidence_from_flows(flows: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+    """Host/address pairs that flows themselves show, as evidence rows (lazy for a lazy frame).
 
     Squid lines whose next hop is the origin (``HIER_DIRECT/ip``: the parser then sets
     ``dst_ip``) tie ``dst_host`` to ``dst_ip`` (kind ``proxy``); PAN-OS URL-log lines carry both
@@ -225,15 +226,24 @@ def address_names(evidence: pl.DataFrame, window: timedelta = DEFAULT_WINDOW) ->
     ).unique()
 
 
-def _session_join(flows: pl.DataFrame, window: timedelta) -> pl.DataFrame:
-    """PAN-OS TRAFFIC flows take the host of a URL log of the same device and session id."""
+def _url_sessions(flows: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """PAN-OS URL logs' (device, session id) with their address, time and host."""
     pan = pl.col("source_format") == "paloalto"
     keyed = pl.col("device").is_not_null() & pl.col("session_id").is_not_null()
-    url = flows.filter(pan & keyed & (pl.col("host_source") == "log") & pl.col("dst_host").is_not_null()).select(
-        "device", "session_id", pl.col("dst_ip").alias("_uip"), pl.col("time").alias("_ut"), pl.col("dst_host")
+    return (
+        flows.lazy()
+        .filter(pan & keyed & (pl.col("host_source") == "log") & pl.col("dst_host").is_not_null())
+        .select("device", "session_id", pl.col("dst_ip").alias("_uip"), pl.col("time").alias("_ut"), "dst_host")
     )
+
+
+def _session_join(flows: pl.DataFrame, url: pl.DataFrame, window: timedelta) -> pl.DataFrame:
+    """PAN-OS TRAFFIC flows take the host of a URL log (``url``, see :func:`_url_sessions`) of the
+    same device and session id."""
     if url.is_empty():
         return flows
+    pan = pl.col("source_format") == "paloalto"
+    keyed = pl.col("device").is_not_null() & pl.col("session_id").is_not_null()
     target = flows.filter(pan & keyed & pl.col("dst_host").is_null()).select(
         "_row", "device", "session_id", "dst_ip", "time"
     )
@@ -275,6 +285,48 @@ def _fill(flows: pl.DataFrame, found: pl.DataFrame, prefix: str, source: str | N
     ).drop([c for c in found.columns if c != "_row"])
 
 
+@dataclass(frozen=True)
+class Index:
+    """What attributing IP-only flows needs from all the flows and evidence at once: PAN-OS URL
+    logs' sessions, and which names each address stood for when. Built by :func:`index`, applied
+    to any batch of the flows by :func:`attribute_batch`."""
+
+    sessions: pl.DataFrame
+    pairs: pl.DataFrame | None
+    """Names per address and sighting (:func:`address_names`), by time; None without evidence."""
+    window: timedelta
+    use_ttl: bool
+
+
+def index(
+    flows: pl.DataFrame | pl.LazyFrame,
+    evidence: pl.DataFrame | None = None,
+    *,
+    window: timedelta = DEFAULT_WINDOW,
+    use_ttl: bool = False,
+) -> Index | None:
+    """The attribution index of ``flows`` (a frame, or a lazy scan of a Parquet file: only the
+    columns it needs are read) and DNS ``evidence``; None when nothing could be attributed."""
+    flows = flows.lazy()
+    ip_only = pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()
+    has_dns = evidence is not None and evidence.height > 0
+    sessions, from_flows, stats = pl.collect_all(
+        [
+            _url_sessions(flows),
+            evidence_from_flows(flows),
+            flows.select(ip_only.any().alias("ip_only"), CARRIES_EVIDENCE.any().alias("carriers")),
+        ]
+    )
+    # Only IP-only flows (an address, no host) can change, and only given some evidence.
+    if not (stats["ip_only"][0] and (has_dns or stats["carriers"][0])):
+        return None
+    all_evidence = pl.concat([from_flows, conform_evidence(evidence)]) if has_dns else from_flows
+    if all_evidence.is_empty() and sessions.is_empty():
+        return None
+    pairs = address_names(all_evidence, window).sort("time") if all_evidence.height else None
+    return Index(sessions, pairs, window, use_ttl)
+
+
 def attribute(
     flows: pl.DataFrame,
     evidence: pl.DataFrame | None = None,
@@ -294,6 +346,8 @@ def attribute(
     name, chosen first, CNAME-chain names after the asked-for ones, separated by spaces;
     ``host_candidates`` counts the distinct asked-for names (1 = the address meant one name);
     ``host_source`` says ``dns``, ``proxy`` or ``session``. Flows without evidence are unchanged.
+    For flows that do not fit in memory, build the :func:`index` once and apply
+    :func:`attribute_batch` batch by batch: the result is the same.
 
     Example::
 
@@ -302,25 +356,26 @@ def attribute(
     """
     if "host_names" not in flows.columns:
         flows = flows.with_columns(pl.lit(None, pl.String).alias("host_names"))
-    out_schema = flows.schema
-    has_dns = evidence is not None and evidence.height > 0
-    # Only IP-only flows (an address, no host) can change. Without any, or without DNS evidence
-    # and flows that carry some (Squid, PAN-OS), return the flows without a copy.
     ip_only = pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()
+    has_dns = evidence is not None and evidence.height > 0
+    # Without IP-only flows, or without DNS evidence and flows that carry some (Squid, PAN-OS),
+    # return the flows without a copy.
     if not flows.select(ip_only.any() & (has_dns or CARRIES_EVIDENCE.any())).item():
         return flows
-    flows = flows.with_row_index("_row")
-    flows = _session_join(flows, window)
-    parts = [evidence_from_flows(flows)]
-    if has_dns:
-        parts.append(conform_evidence(evidence))
-    all_evidence = pl.concat(parts)
-    if all_evidence.is_empty():
-        return flows.drop("_row").cast(out_schema)
+    found = index(flows, evidence, window=window, use_ttl=use_ttl)
+    return flows if found is None else attribute_batch(flows, found)
+
+
+def attribute_batch(flows: pl.DataFrame, idx: Index) -> pl.DataFrame:
+    """:func:`attribute` of ``flows`` (all of them, or any batch of them) with an :func:`index`."""
+    if "host_names" not in flows.columns:
+        flows = flows.with_columns(pl.lit(None, pl.String).alias("host_names"))
+    out_schema = flows.schema
+    flows = _session_join(flows.with_row_index("_row"), idx.sessions, idx.window)
     todo = flows.filter(pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null())
-    if todo.is_empty():
+    if todo.is_empty() or idx.pairs is None:
         return flows.drop("_row").cast(out_schema)
-    pairs = address_names(all_evidence, window).sort("time")
+    window, use_ttl, pairs = idx.window, idx.use_ttl, idx.pairs
     todo = todo.select("_row", "time", "dst_ip")
     # Work on distinct (address, time) keys: many flows share them.
     keys = todo.select(pl.col("dst_ip").unique())
@@ -415,17 +470,34 @@ def read_evidence(paths: list[str], options=None):
     return result
 
 
-def summary(flows: pl.DataFrame) -> str:
-    """One line on how IP-only flows were attributed, e.g. ``"attributed 12 of 15 IP-only flows
-    (dns 10, session 2); 3 unattributed"``."""
+def tally(flows: pl.DataFrame, counts: pl.DataFrame | None = None) -> pl.DataFrame:
+    """IP-only flows of ``flows`` by host source (null: unattributed), added to ``counts``."""
     ip_only = flows.filter(
         pl.col("dst_ip").is_not_null() & (pl.col("host_source").is_null() | (pl.col("host_source") != "log"))
     )
-    done = ip_only.filter(pl.col("dst_host").is_not_null())
-    by = done.group_by("host_source").len().sort("host_source")
-    parts = ", ".join(f"{src} {n:,}" for src, n in by.iter_rows())
+    by = ip_only.group_by(
+        pl.when(pl.col("dst_host").is_not_null()).then(pl.col("host_source").cast(pl.String)).alias("source")
+    ).len()
+    if counts is not None:
+        by = pl.concat([counts, by]).group_by("source").agg(pl.col("len").sum())
+    return by
+
+
+def summary_line(counts: pl.DataFrame | None) -> str:
+    """The line :func:`summary` gives, from :func:`tally` counts."""
+    counts = counts if counts is not None else pl.DataFrame(schema={"source": pl.String, "len": pl.UInt32})
+    total = int(counts["len"].sum())
+    done = counts.filter(pl.col("source").is_not_null()).sort("source")
+    parts = ", ".join(f"{src} {n:,}" for src, n in done.iter_rows())
+    n_done = int(done["len"].sum())
     return (
-        f"attributed {done.height:,} of {ip_only.height:,} IP-only flows"
+        f"attributed {n_done:,} of {total:,} IP-only flows"
         + (f" ({parts})" if parts else "")
-        + f"; {ip_only.height - done.height:,} unattributed"
+        + f"; {total - n_done:,} unattributed"
     )
+
+
+def summary(flows: pl.DataFrame) -> str:
+    """One line on how IP-only flows were attributed, e.g. ``"attributed 12 of 15 IP-only flows
+    (dns 10, session 2); 3 unattributed"``."""
+    return summary_line(tally(flows))

@@ -221,3 +221,40 @@ def test_parse_cli_rejects_a_flow_log_given_as_dns(tmp_path, capsys):
     )
     assert code == 2
     assert "not DNS evidence" in capsys.readouterr().err
+
+
+def test_batch_by_batch_equals_all_at_once(tmp_path, monkeypatch, capsys):
+    # The parse command attributes its streamed flows batch by batch against one index; the check
+    # attributes them all at once: the flows and the summary line must not differ.
+    import analyzer.attribution as attribution
+    import analyzer.cli.parse as parse_cli
+    from analyzer.read import read_logs
+
+    cases = [
+        ([SAMPLES / "winfirewall"], [SAMPLES / "dnscsv", SAMPLES / "zeekdns"], "Europe/Berlin"),
+        ([SAMPLES / "paloalto" / "pa3220-traffic-10.2.log", SAMPLES / "paloalto" / "pa3220-url-10.2.log"], [], "UTC"),
+        ([SAMPLES / "squid"], [], "UTC"),
+    ]
+    monkeypatch.setattr(parse_cli, "_BATCH_ROWS", 5)
+    for logs, dns, tz in cases:
+        read = read_logs([str(p) for p in [*logs, *dns]], options=attribution_options(tz))
+        whole = attribute(read.flows, read.evidence.get("dns"))
+        idx = attribution.index(read.flows, read.evidence.get("dns"))
+        # Squid's samples name every host: nothing to attribute there, and no index.
+        assert (idx is None) == (logs == [SAMPLES / "squid"])
+        if idx is not None:
+            batches = [attribution.attribute_batch(read.flows.slice(i, 7), idx) for i in range(0, read.flows.height, 7)]
+            assert pl.concat(batches).equals(whole)
+        out = tmp_path / "flows.parquet"
+        dns_args = ["--dns", *map(str, dns)] if dns else []
+        assert main(["parse", *map(str, logs), *dns_args, "--tz", tz, "-o", str(out)]) == 0
+        printed = capsys.readouterr().out
+        streamed = pl.read_parquet(out)
+        assert streamed.equals(conform_flows(whole.filter(pl.col("line_no").is_not_null())).select(streamed.columns))
+        assert (attribution.summary(whole) if idx else "no IP-only flows to attribute") in printed
+
+
+def attribution_options(tz: str):
+    from analyzer.parsers.base import ParseOptions
+
+    return ParseOptions(tz=tz)

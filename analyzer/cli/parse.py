@@ -31,6 +31,7 @@ def add_arguments(parser) -> None:
 
 
 _NEEDS_HOST = pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()
+_BATCH_ROWS = 256 * 1024
 
 
 def run(args) -> int:
@@ -68,11 +69,22 @@ def run(args) -> int:
             result.files.extend(dns.files)
         # Evidence comes from DNS records or from flows that carry some (Squid next hops, PAN-OS
         # URL logs); without either, IP-only flows stay unattributed and need no second pass.
+        idx = None
         if ip_only and (evidence or carriers):
-            flows = attribution.attribute(pl.read_parquet(partial), pl.concat(evidence) if evidence else None)
-            attributed = attribution.summary(flows)
+            # What attribution needs from all flows is read from the streamed file (a few columns);
+            # then the flows are attributed and written batch by batch, in bounded memory.
+            idx = attribution.index(pl.scan_parquet(partial), pl.concat(evidence) if evidence else None)
+        if idx is not None:
+            counts = None
             with FrameWriter(out, FLOW_SCHEMA) as final:
-                final.write(flows)
+                for batch in pl.scan_parquet(partial).collect_batches(chunk_size=_BATCH_ROWS):
+                    flows = attribution.attribute_batch(batch, idx)
+                    final.write(flows)
+                    counts = attribution.tally(flows, counts)
+            attributed = attribution.summary_line(counts)
+        elif ip_only and (evidence or carriers):  # evidence, but none about these flows
+            attributed = attribution.summary_line(pl.DataFrame({"source": [None], "len": [ip_only]}))
+            _move(partial, out)
         else:
             attributed = (
                 f"no evidence to attribute {ip_only:,} IP-only flows (give DNS evidence with --dns)"
