@@ -61,21 +61,7 @@ def _split_bytes(data: bytes, lines: pl.DataFrame) -> pl.DataFrame | None:
     Without THREAT lines (most chunks of a TRAFFIC log) only TRAFFIC's columns are read."""
     threat = lines["text"].str.contains("THREAT", literal=True).any()
     indexes = cols.READ_INDEXES if threat else cols.LAYOUT_INDEXES["TRAFFIC"]
-    try:
-        frame = pl.read_csv(
-            data,
-            has_header=False,
-            infer_schema=False,
-            schema={f"c{i}": pl.String for i in range(WIDTH)},
-            columns=list(indexes),
-            missing_columns="insert",
-            extra_columns="ignore",
-            truncate_ragged_lines=True,
-            quote_char='"',
-        )
-    except pl.exceptions.PolarsError:
-        return None
-    return frame if frame.height == lines.height else None
+    return paloalto_csv.read_rows(data, lines.height, WIDTH, indexes)
 
 
 def pick(lines: pl.DataFrame, split: pl.DataFrame) -> pl.DataFrame:

@@ -14,23 +14,32 @@ from collections.abc import Sequence
 import polars as pl
 
 
-def _read(texts: pl.Series, width: int, indexes: Sequence[int]) -> pl.DataFrame | None:
-    blob = texts.str.join("\n").cast(pl.Binary).item()
+def options(width: int) -> dict:
+    """Options of polars' CSV reader (``read_csv``, ``scan_csv``) for PAN-OS lines: no header,
+    every column text, ``width`` columns that matter (missing ones null, later ones ignored)."""
+    return {
+        "has_header": False,
+        "infer_schema": False,
+        "schema": {f"c{i}": pl.String for i in range(width)},
+        "missing_columns": "insert",
+        "extra_columns": "ignore",
+        "truncate_ragged_lines": True,
+        "quote_char": '"',
+    }
+
+
+def read_rows(data: bytes, n_rows: int, width: int, indexes: Sequence[int]) -> pl.DataFrame | None:
+    """Columns ``c{i}`` (``i`` in ``indexes``) of the CSV lines in ``data``; None unless they come
+    out as ``n_rows`` rows, one per line (a quote left open runs into the next line)."""
     try:
-        frame = pl.read_csv(
-            blob,
-            has_header=False,
-            infer_schema=False,
-            schema={f"c{i}": pl.String for i in range(width)},
-            columns=list(indexes),
-            missing_columns="insert",
-            extra_columns="ignore",
-            truncate_ragged_lines=True,
-            quote_char='"',
-        )
+        frame = pl.read_csv(data, columns=list(indexes), **options(width))
     except pl.exceptions.PolarsError:
         return None
-    return frame if frame.height == texts.len() else None
+    return frame if frame.height == n_rows else None
+
+
+def _read(texts: pl.Series, width: int, indexes: Sequence[int]) -> pl.DataFrame | None:
+    return read_rows(texts.str.join("\n").cast(pl.Binary).item(), texts.len(), width, indexes)
 
 
 def _read_python(texts: pl.Series, indexes: Sequence[int]) -> pl.DataFrame:

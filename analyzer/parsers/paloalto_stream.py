@@ -31,6 +31,7 @@ from ..schema import empty_flows
 from ..sources import LineChunk, SourceFile, compression_of, iter_chunks
 from . import paloalto as pa
 from . import paloalto_columns as cols
+from . import paloalto_csv
 from . import paloalto_export as export
 from . import paloalto_flows as flows
 from .base import ParseContext, Parsed, ParseOutput
@@ -95,16 +96,7 @@ def parse_file(src: SourceFile, head: list[str], ctx: ParseContext) -> Iterator[
 def _csv(path: str, threat: bool) -> pl.LazyFrame:
     indexes = cols.READ_INDEXES if threat else cols.LAYOUT_INDEXES["TRAFFIC"]
     return (
-        pl.scan_csv(
-            path,
-            has_header=False,
-            infer_schema=False,
-            schema={f"c{i}": pl.String for i in range(pa.WIDTH)},
-            missing_columns="insert",
-            extra_columns="ignore",
-            truncate_ragged_lines=True,
-            quote_char='"',
-        )
+        pl.scan_csv(path, **paloalto_csv.options(pa.WIDTH))
         .select([f"c{i}" for i in indexes])
         .with_row_index("line_no", offset=1)
         .with_columns(pl.col("line_no").cast(pl.Int64))
