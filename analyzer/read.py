@@ -201,11 +201,10 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
     summary = FileSummary(file=src.name, format=parser.name, kind=parser.kind)
     ctx = ParseContext(file=src.name, options=options)
     on_bytes = (lambda n: progress(src, n)) if progress else None
+    ctx.progress = on_bytes
     parts = parser.parse_file(src, head, ctx) if parser.parse_file is not None else None
     if parts is None:
         parts = _parse_chunks(parser, src, ctx, on_bytes)
-    elif on_bytes is not None:
-        on_bytes(src.size)
     for n_lines, decode_errors, out in parts:
         n_skipped = sum(out.skipped.values())
         if out.records.height + out.rejects.height + n_skipped != n_lines:

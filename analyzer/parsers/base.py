@@ -43,6 +43,8 @@ class ParseContext:
     threads: int | None = None
     """How many threads a parser may split one chunk over; None: as many as polars' pool has.
     1 when the reader parses several chunks of the file at once."""
+    progress: Callable[[int], None] | None = None
+    """For ``parse_file``: called with how many bytes of the file are done, as parts are."""
 
     @property
     def slices(self) -> int:

@@ -125,8 +125,10 @@ def _parts(src: SourceFile, ctx: ParseContext, aside: pl.DataFrame, n_lines: int
             done = last
             while len(in_flight) >= workers:
                 yield _handed(in_flight.popleft().result(), pending)
+                _progress(ctx, src, done, n_lines)
         while in_flight:
             yield _handed(in_flight.popleft().result(), pending)
+        _progress(ctx, src, done, n_lines)
     if failed:
         # Batches come in line order: what follows the last one is read again, chunk by chunk.
         yield from _rest(src, ctx, done)
@@ -140,6 +142,12 @@ def _parts(src: SourceFile, ctx: ParseContext, aside: pl.DataFrame, n_lines: int
             yield Parsed(tail.height, 0, pa.parse(tail, ctx))
     if pending:
         yield _with_text(str(src.path), pl.concat(pending).sort("line_no"))
+
+
+def _progress(ctx: ParseContext, src: SourceFile, done: int, n_lines: int) -> None:
+    # Bytes done, estimated from lines done: the CSV reader does not say where it is in the file.
+    if ctx.progress is not None and n_lines:
+        ctx.progress(min(src.size, src.size * done // n_lines))
 
 
 def _batch(batch: pl.DataFrame, aside: pl.DataFrame, ctx: ParseContext) -> tuple[Parsed, pl.DataFrame]:
@@ -179,7 +187,7 @@ def _with_text(path: str, rejects: pl.DataFrame) -> Parsed:
 
 def _rest(src: SourceFile, ctx: ParseContext, after: int) -> Iterator[Parsed]:
     """The lines after line ``after``, by the chunked path."""
-    for chunk in iter_chunks(src):
+    for chunk in iter_chunks(src, progress=ctx.progress):
         lines = chunk.lines
         if not lines.height or lines["line_no"][-1] <= after:
             continue

@@ -136,3 +136,14 @@ def test_counts_add_up_with_a_frame_of_every_line(tmp_path, monkeypatch):
     (f,) = result.files
     assert f.lines == len(_lines()) == f.records + f.rejects + f.skipped_total
     assert result.rejects.filter(pl.col("raw").is_null()).is_empty()  # every reject has its text
+
+
+def test_progress_is_reported_as_batches_are_done(tmp_path, monkeypatch):
+    path = tmp_path / "pan.log"
+    path.write_text("\n".join(_lines()) + "\n")
+    seen: list[int] = []
+    with monkeypatch.context() as m:
+        m.setattr(paloalto_stream, "MIN_BYTES", 0)
+        m.setattr(paloalto_stream, "BATCH_ROWS", 7)
+        read_logs([str(path)], format="paloalto", progress=lambda src, n: seen.append(n))
+    assert len(seen) > 3 and seen == sorted(seen) and seen[-1] == path.stat().st_size
