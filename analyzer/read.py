@@ -252,7 +252,7 @@ def _parse_chunks(parser: Parser, src: SourceFile, ctx: ParseContext, on_bytes) 
         # A big file: parse whole chunks side by side, each on one thread, rather than each chunk
         # in slices (splitting one chunk costs more CPU than parsing two at once).
         ctx.threads = 1
-        parsed = _parse_concurrently(run, chunks, ctx, workers)
+        parsed = _parse_concurrently(run, chunks, ctx, workers, parser.state_from_first_chunk)
     else:
         parsed = ((chunk, run(chunk, ctx)) for chunk in chunks)
     for chunk, out in parsed:
@@ -260,17 +260,22 @@ def _parse_chunks(parser: Parser, src: SourceFile, ctx: ParseContext, on_bytes) 
 
 
 def _parse_concurrently(
-    run: Callable[[LineChunk, ParseContext], ParseOutput], chunks: Iterator[LineChunk], ctx: ParseContext, workers: int
+    run: Callable[[LineChunk, ParseContext], ParseOutput],
+    chunks: Iterator[LineChunk],
+    ctx: ParseContext,
+    workers: int,
+    first_alone: bool,
 ) -> Iterator[tuple[LineChunk, ParseOutput]]:
     """Parse ``chunks`` on ``workers`` threads (polars releases the GIL), yielding them in order.
 
-    The first chunk is parsed alone, as it may set up ``ctx.state``; then up to ``workers``
-    chunks are in flight, which bounds memory.
+    Up to ``workers`` chunks are in flight, which bounds memory. With ``first_alone`` the first
+    chunk is parsed before the others start, as it sets up ``ctx.state``.
     """
-    first = next(chunks, None)
-    if first is None:
-        return
-    yield first, run(first, ctx)
+    if first_alone:
+        first = next(chunks, None)
+        if first is None:
+            return
+        yield first, run(first, ctx)
     with ThreadPoolExecutor(workers, thread_name_prefix="analyzer-parse") as pool:
         pending: deque = deque()
         for chunk in chunks:

@@ -101,8 +101,10 @@ class Parser:
     """Optional: parse a whole file (given its head) in parts, for files where reading it whole
     is faster than chunk by chunk; None from it means "read this file chunk by chunk"."""
     concurrent_chunks: bool = False
-    """Chunks of one file may be parsed at the same time: after the first chunk (always parsed
-    alone), ``parse`` only reads ``ctx.state``."""
+    """Chunks of one file may be parsed at the same time (``parse`` only reads ``ctx.state``, or
+    writes it only for the first chunk: see ``state_from_first_chunk``)."""
+    state_from_first_chunk: bool = False
+    """The first chunk of a file sets up ``ctx.state``: it is parsed before any other chunk."""
 
 
 def reject_frame(lines: pl.DataFrame, reason: pl.Expr | str, ctx: ParseContext, fmt: str) -> pl.DataFrame:

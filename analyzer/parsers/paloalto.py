@@ -261,6 +261,7 @@ PARSER = Parser(
     parse=parse,
     parse_chunk=parse_chunk,
     parse_file=parse_file,
-    # The first chunk decides whether the file is a web export (ctx.state); later ones only read it.
     concurrent_chunks=True,
+    # The first chunk decides whether the file is a web export (ctx.state); later ones only read it.
+    state_from_first_chunk=True,
 )
