@@ -266,23 +266,26 @@ def _session_join(flows: pl.DataFrame, url: pl.DataFrame, window: timedelta) -> 
 
 
 def _fill(flows: pl.DataFrame, found: pl.DataFrame, prefix: str, source: str | None) -> pl.DataFrame:
-    """Write attributed hosts (``{prefix}_host``, ``{prefix}_names``, optional ``{prefix}_src``)
-    into rows of ``flows`` that still have no host."""
-    joined = flows.join(found, on="_row", how="left", maintain_order="left")
+    """Write attributed hosts (``{prefix}_host``, ``{prefix}_names``, optional ``{prefix}_src``
+    and ``{prefix}_heads``) into rows of ``flows`` that still have no host."""
+    # Join on the narrow row number alone, then put the found columns beside the wide frame.
+    found_cols = [c for c in found.columns if c != "_row"]
+    matched = flows.select("_row").join(found, on="_row", how="left", maintain_order="left")
+    joined = flows.hstack(matched.select(found_cols).get_columns())
     take = pl.col("dst_host").is_null() & pl.col(f"{prefix}_host").is_not_null()
     src = pl.col(f"{prefix}_src") if f"{prefix}_src" in found.columns else pl.lit(source)
+    # How many names the address stood for: the asked-for ones where counted, else all.
+    names = pl.col(f"{prefix}_names").list.len()
+    candidates = pl.col(f"{prefix}_heads") if f"{prefix}_heads" in found.columns else names
     return joined.with_columns(
         pl.when(take).then(pl.col(f"{prefix}_host")).otherwise(pl.col("dst_host")).alias("dst_host"),
         pl.when(take).then(src.cast(pl.String)).otherwise(pl.col("host_source").cast(pl.String)).alias("host_source"),
-        pl.when(take)
-        .then(pl.col(f"{prefix}_names").list.len().cast(pl.Int32))
-        .otherwise(pl.col("host_candidates"))
-        .alias("host_candidates"),
+        pl.when(take).then(candidates.cast(pl.Int32)).otherwise(pl.col("host_candidates")).alias("host_candidates"),
         pl.when(take)
         .then(pl.col(f"{prefix}_names").list.join(" "))
         .otherwise(pl.col("host_names"))
         .alias("host_names"),
-    ).drop([c for c in found.columns if c != "_row"])
+    ).drop(found_cols)
 
 
 @dataclass(frozen=True)
@@ -418,12 +421,8 @@ def attribute_batch(flows: pl.DataFrame, idx: Index) -> pl.DataFrame:
         pl.col("_d_all").alias("_d_names"),
         pl.col("_d_heads"),
     )
-    flows = _fill(flows, found.drop("_d_heads"), "_d", None)
-    heads = found.select("_row", pl.col("_d_heads").cast(pl.Int32).alias("_heads"))
-    flows = flows.join(heads, on="_row", how="left", maintain_order="left").with_columns(
-        pl.coalesce("_heads", "host_candidates").alias("host_candidates")
-    )
-    return flows.drop("_row", "_heads").cast(out_schema)
+    flows = _fill(flows, found, "_d", None)
+    return flows.drop("_row").cast(out_schema)
 
 
 def normalize_answer_lists(answers: pl.Series) -> pl.Series:
