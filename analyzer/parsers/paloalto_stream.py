@@ -93,11 +93,13 @@ def parse_file(src: SourceFile, head: list[str], ctx: ParseContext) -> Iterator[
     return _parts(src, ctx, aside, int(counts["lines"][0]), bool(counts["threat"][0]))
 
 
-def _csv(path: str, threat: bool) -> pl.LazyFrame:
+def _csv(path: str, threat: bool, n_lines: int | None = None) -> pl.LazyFrame:
     indexes = cols.READ_INDEXES if threat else cols.LAYOUT_INDEXES["TRAFFIC"]
+    frame = pl.scan_csv(path, **paloalto_csv.options(pa.WIDTH))
+    if n_lines is not None:  # lines written since the lines pass are not read: it did not see them
+        frame = frame.head(n_lines)
     return (
-        pl.scan_csv(path, **paloalto_csv.options(pa.WIDTH))
-        .select([f"c{i}" for i in indexes])
+        frame.select([f"c{i}" for i in indexes])
         .with_row_index("line_no", offset=1)
         .with_columns(pl.col("line_no").cast(pl.Int64))
     )
@@ -106,7 +108,7 @@ def _csv(path: str, threat: bool) -> pl.LazyFrame:
 def _parts(src: SourceFile, ctx: ParseContext, aside: pl.DataFrame, n_lines: int, threat: bool) -> Iterator[Parsed]:
     done = 0  # every line up to this one is handed out (or in flight)
     pending: list[pl.DataFrame] = []  # rejects of the CSV pass, waiting for their text
-    batches = iter(_csv(str(src.path), threat).collect_batches(chunk_size=BATCH_ROWS))
+    batches = iter(_csv(str(src.path), threat, n_lines).collect_batches(chunk_size=BATCH_ROWS))
     workers = ctx.slices
     failed = False
     with ThreadPoolExecutor(workers, thread_name_prefix="analyzer-parse") as pool:

@@ -147,3 +147,25 @@ def test_progress_is_reported_as_batches_are_done(tmp_path, monkeypatch):
         m.setattr(paloalto_stream, "BATCH_ROWS", 7)
         read_logs([str(path)], format="paloalto", progress=lambda src, n: seen.append(n))
     assert len(seen) > 3 and seen == sorted(seen) and seen[-1] == path.stat().st_size
+
+
+def test_undecodable_bytes_send_the_file_to_the_chunked_path(tmp_path, monkeypatch):
+    path = tmp_path / "bad.log"
+    lines = [line.encode() for line in _lines()]
+    lines[5] = lines[5].replace(b"PA-3220", b"PA-\xff3220", 1)
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    monkeypatch.setattr(paloalto_stream, "MIN_BYTES", 0)
+    assert paloalto_stream.parse_file(_src(path), [], _ctx()) is None
+    assert_same(path, monkeypatch)
+    assert _read(path, True, monkeypatch).files[0].decode_errors == 1
+
+
+def test_lines_written_after_the_lines_pass_are_not_read(tmp_path, monkeypatch):
+    # A log still being written: the CSV pass reads no further than the lines pass saw.
+    path = tmp_path / "live.log"
+    path.write_text("\n".join(_lines()) + "\n")
+    monkeypatch.setattr(paloalto_stream, "MIN_BYTES", 0)
+    parts = paloalto_stream.parse_file(_src(path), [], _ctx())
+    with path.open("a") as fh:
+        fh.write("\n".join(_lines()) + "\n")
+    assert sum(part.lines for part in parts) == len(_lines())
