@@ -233,7 +233,11 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
             if sink is not None:
                 sink(parser.kind, records)
             else:
-                kept.setdefault(parser.kind, []).append(_compact(records))
+                # Records that are most of their lines refer to most of the text anyway: copying
+                # them would only add memory (5M Squid flows: 3.8 -> 2.9 GB without the copy) and
+                # time. Few records (DNS answers among other lines, say) are copied.
+                few = records.height * 2 < n_lines
+                kept.setdefault(parser.kind, []).append(_compact(records) if few else records)
     if summary.rejects and not summary.records and not src.from_folder:
         raise InputError(
             f"nothing parses as {parser.name}: all {summary.rejects} lines rejected "
