@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 
 import polars as pl
 
@@ -300,6 +301,16 @@ class Index:
     window: timedelta
     use_ttl: bool
 
+    @cached_property
+    def names(self) -> pl.DataFrame:
+        """The distinct (address, name) of ``pairs``."""
+        return self.pairs.select("address", "name").unique()
+
+    @cached_property
+    def sightings(self) -> pl.DataFrame:
+        """``pairs`` with the sighting time as ``seen`` (and as ``time``, to join on)."""
+        return self.pairs.rename({"time": "seen"}).with_columns(pl.col("seen").alias("time"))
+
 
 def index(
     flows: pl.DataFrame | pl.LazyFrame,
@@ -378,7 +389,7 @@ def attribute_batch(flows: pl.DataFrame, idx: Index) -> pl.DataFrame:
     todo = flows.filter(pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null())
     if todo.is_empty() or idx.pairs is None:
         return flows.drop("_row").cast(out_schema)
-    window, use_ttl, pairs = idx.window, idx.use_ttl, idx.pairs
+    window, use_ttl = idx.window, idx.use_ttl
     todo = todo.select("_row", "time", "dst_ip")
     # Work on distinct (address, time) keys: many flows share them.
     keys = todo.select(pl.col("dst_ip").unique())
@@ -386,10 +397,10 @@ def attribute_batch(flows: pl.DataFrame, idx: Index) -> pl.DataFrame:
     todo = todo.join(keys, on="dst_ip", how="left")
     distinct = todo.select("address", "time").unique()
     candidates = (
-        distinct.join(pairs.select("address", "name").unique(), on="address", how="inner")
+        distinct.join(idx.names, on="address", how="inner")
         .sort("time")
         .join_asof(
-            pairs.rename({"time": "seen"}).with_columns(pl.col("seen").alias("time")),
+            idx.sightings,
             on="time",
             by=["address", "name"],
             strategy="backward",
