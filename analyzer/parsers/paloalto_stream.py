@@ -5,8 +5,8 @@ orchestrates the rest from Python. For a big plain file, the streaming engine re
 the whole file on every core at once, and only the per-batch checks run in Python:
 
 1. **Lines pass** (``scan_lines``): the lines the CSV reader cannot be trusted with are set
-   aside with their text: blank lines, relay-escaped quotes and brace lists, headers that do
-   not end in the payload's first number, and lines that name no connection log type. A line
+   aside with their text: blank lines, relay-escaped quotes and brace lists, heads that are not
+   the payload's first number and receive time, and lines that name no connection log type. A line
    with an odd number of quotes would make the CSV reader join it to the next line: then the
    whole file takes the chunked path, which handles it.
 2. **CSV pass** (``scan_csv`` over the whole file, one row per line, in batches): each batch is
@@ -43,12 +43,16 @@ BATCH_ROWS = 100_000
 """Rows per batch of the CSV pass: what Python checks at a time, and what memory holds."""
 
 _TEXT = pl.col("text")
+# What the chunked path checks of a line's head (the header ends in the payload's first number,
+# then the receive time), checked here on the text: the CSV pass does not read the receive time.
+_HEAD_AND_TIME = pa.HEAD + r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d,"
+_RECEIVE_TIME = cols.COMMON["receive_time"]
 # Lines the CSV pass leaves to the chunked path, which reads them from their text.
 _SET_ASIDE = (
     ~_TEXT.str.contains(r"\S")
     | _TEXT.str.contains("{", literal=True)
     | _TEXT.str.contains('\\"', literal=True)
-    | ~_TEXT.str.contains(pa.HEAD)
+    | ~_TEXT.str.contains(_HEAD_AND_TIME)
     | ~_TEXT.str.contains(r",(?:TRAFFIC|THREAT|DECRYPTION),")
 )
 
@@ -99,7 +103,7 @@ def _csv(path: str, threat: bool, n_lines: int | None = None) -> pl.LazyFrame:
     if n_lines is not None:  # lines written since the lines pass are not read: it did not see them
         frame = frame.head(n_lines)
     return (
-        frame.select([f"c{i}" for i in indexes])
+        frame.select([f"c{i}" for i in indexes if i != _RECEIVE_TIME])
         .with_row_index("line_no", offset=1)
         .with_columns(pl.col("line_no").cast(pl.Int64))
     )

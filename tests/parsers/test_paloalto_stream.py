@@ -44,6 +44,8 @@ def _lines() -> list[str]:
         '<14>1 2026-11-16T09:00:03Z pa,3220 - - [meta a="1,2"] ' + payload(TRAFFIC_81),  # commas in the header
         HEADER + payload(TRAFFIC_81, 115, **N115).replace('"', '\\"'),  # a relay's escaped quotes
         "<14>Nov 16 09:00:03 PA-3220 CEF:0|Palo Alto Networks|PAN-OS|10.2|end|TRAFFIC|1|rt=...",
+        HEADER + payload(TRAFFIC_81, c1="yesterday"),  # no receive time where the payload begins
+        HEADER + payload(TRAFFIC_81, c0="x1"),  # the header does not end in the payload's number
         *traffic[10:30],
         "   ",
         *traffic[30:],
