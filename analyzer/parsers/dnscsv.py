@@ -61,9 +61,29 @@ def _time(col: pl.Expr, tz: str) -> pl.Expr:
     return pl.when(has_offset).then(exact).otherwise(local)
 
 
+def _split_fields(group: pl.DataFrame, n: int) -> pl.DataFrame:
+    """``group`` with the ``q{i}``/``u{i}`` columns of :func:`_fields`. Lines without a quote
+    (nearly all) are split on commas, which is six times cheaper than the regex; a line that does
+    not hold ``n`` fields gets nulls, as the regex would give it."""
+    quoted = group["text"].str.contains('"', literal=True)
+    plain = group.filter(~quoted) if quoted.any() else group
+    parts = pl.col("_parts")
+    fields = [pl.when(parts.list.len() == n).then(parts.list.get(i, null_on_oob=True)) for i in range(n)]
+    split = plain.with_columns(pl.col("text").str.split(",").alias("_parts")).with_columns(
+        *(pl.lit(None, pl.String).alias(f"q{i}") for i in range(n)),
+        *(f.alias(f"u{i}") for i, f in enumerate(fields)),
+    )
+    names = [f"{k}{i}" for i in range(n) for k in ("q", "u")]
+    split = split.select(*group.columns, *names)
+    if plain.height == group.height:
+        return split
+    regex = group.filter(quoted).with_columns(_fields(pl.col("text"), n).alias("_g")).unnest("_g")
+    return pl.concat([split, regex]).sort("line_no")
+
+
 def _parse_segment(group: pl.DataFrame, columns: list[str], ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
     n = len(columns)
-    g = group.with_columns(_fields(pl.col("text"), n).alias("_g")).unnest("_g")
+    g = _split_fields(group, n)
     value = {}
     for i, name in enumerate(columns):
         if name in REQUIRED + OPTIONAL and name not in value:

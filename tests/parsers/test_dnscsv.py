@@ -97,3 +97,23 @@ def test_sample():
     ev = result.evidence["dns"]
     assert ev.height == f.records
     assert "www.update.microsoft.com" in ev["query"].to_list()
+
+
+def test_lines_split_on_commas_equal_the_quote_aware_reading():
+    # Lines without quotes are split on commas; the others go through the quote-aware regex.
+    # Both must give the same fields, whatever the spacing and the number of fields.
+    from analyzer.parsers.dnscsv import _fields, _split_fields
+
+    texts = [
+        "2026-11-03T09:00:00Z,192.0.2.10,download.windowsupdate.com,A,203.0.113.60,30",
+        "  2026-11-03T09:00:00Z , 192.0.2.10 ,x.test, A ,203.0.113.60 , 30  ",
+        "2026-11-03T09:00:00Z,,x.test,A,,",
+        "2026-11-03T09:00:00Z,192.0.2.10,x.test,A,203.0.113.60",  # five fields
+        "2026-11-03T09:00:00Z,192.0.2.10,x.test,A,203.0.113.60,30,extra",  # seven
+        '2026-11-03T09:00:00Z,192.0.2.10,"x, quoted.test",A,"203.0.113.60",30',
+        "",
+    ]
+    frame = pl.DataFrame({"line_no": pl.Series(range(1, len(texts) + 1), dtype=pl.Int64), "text": texts})
+    by_regex = frame.with_columns(_fields(pl.col("text"), 6).alias("_g")).unnest("_g")
+    stripped = [pl.col(c).str.strip_chars() for c in by_regex.columns if c not in ("line_no", "text")]
+    assert _split_fields(frame, 6).select("line_no", *stripped).equals(by_regex.select("line_no", *stripped))
