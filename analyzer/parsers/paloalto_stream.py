@@ -5,8 +5,9 @@ orchestrates the rest from Python. For a big plain file, the streaming engine re
 the whole file on every core at once, and only the per-batch checks run in Python:
 
 1. **Lines pass** (``scan_lines``): the lines the CSV reader cannot be trusted with are set
-   aside with their text: blank lines, relay-escaped quotes and brace lists, heads that are not
-   the payload's first number and receive time, and lines that name no connection log type. A line
+   aside with their text: blank lines, relay-escaped quotes and brace lists, and heads that are
+   not the payload's first number and receive time (other log types, such as SYSTEM, are rejects
+   of the CSV pass's checks, with the chunked path's reasons). A line
    with an odd number of quotes would make the CSV reader join it to the next line: then the
    whole file takes the chunked path, which handles it.
 2. **CSV pass** (``scan_csv`` over the whole file, one row per line, in batches): each batch is
@@ -53,7 +54,6 @@ _SET_ASIDE = (
     | _TEXT.str.contains("{", literal=True)
     | _TEXT.str.contains('\\"', literal=True)
     | ~_TEXT.str.contains(_HEAD_AND_TIME)
-    | ~_TEXT.str.contains(r",(?:TRAFFIC|THREAT|DECRYPTION),")
 )
 
 

@@ -41,6 +41,10 @@ def _lines() -> list[str]:
     lines += [
         HEADER + payload(TRAFFIC_81, c7="not-an-ip"),  # a reject of the CSV pass
         "1,2026/11/16 09:09:00,0123456789AB,SYSTEM,general,0,2026/11/16 09:09:00,,general,,0,0,general,info",
+        HEADER
+        + "1,2026/11/16 09:09:01,0123456789AB,CONFIG,0,0,2026/11/16 09:09:01,192.0.2.5,,set,admin,,"
+        + 'Succeeded,"deviceconfig system, ntp",1,0x0',
+        HEADER + payload(URL_81, 121, c4="vulnerability", c31="", c32="(30001)"),  # another THREAT subtype
         '<14>1 2026-11-16T09:00:03Z pa,3220 - - [meta a="1,2"] ' + payload(TRAFFIC_81),  # commas in the header
         HEADER + payload(TRAFFIC_81, 115, **N115).replace('"', '\\"'),  # a relay's escaped quotes
         "<14>Nov 16 09:00:03 PA-3220 CEF:0|Palo Alto Networks|PAN-OS|10.2|end|TRAFFIC|1|rt=...",
