@@ -48,6 +48,9 @@ EVIDENCE_SCHEMA: pl.Schema = pl.Schema({c.name: c.dtype for c in EVIDENCE_COLUMN
 EVIDENCE_SOURCES = {"squid": "proxy", "paloalto": "session"}
 """Flow formats whose lines carry a host together with its address, and the evidence kind."""
 
+IP_ONLY = pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()
+"""Flows that attribution can name: an address, no host."""
+
 CARRIES_EVIDENCE = (
     pl.col("source_format").is_in(list(EVIDENCE_SOURCES))
     & (pl.col("host_source") == "log")
@@ -227,13 +230,17 @@ def address_names(evidence: pl.DataFrame, window: timedelta = DEFAULT_WINDOW) ->
     ).unique()
 
 
+_PAN_SESSION = (
+    (pl.col("source_format") == "paloalto") & pl.col("device").is_not_null() & pl.col("session_id").is_not_null()
+)
+"""PAN-OS flows with the firewall and session id the session join keys on."""
+
+
 def _url_sessions(flows: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """PAN-OS URL logs' (device, session id) with their address, time and host."""
-    pan = pl.col("source_format") == "paloalto"
-    keyed = pl.col("device").is_not_null() & pl.col("session_id").is_not_null()
     return (
         flows.lazy()
-        .filter(pan & keyed & (pl.col("host_source") == "log") & pl.col("dst_host").is_not_null())
+        .filter(_PAN_SESSION & (pl.col("host_source") == "log") & pl.col("dst_host").is_not_null())
         .select("device", "session_id", pl.col("dst_ip").alias("_uip"), pl.col("time").alias("_ut"), "dst_host")
     )
 
@@ -243,9 +250,7 @@ def _session_join(flows: pl.DataFrame, url: pl.DataFrame, window: timedelta) -> 
     same device and session id."""
     if url.is_empty():
         return flows
-    pan = pl.col("source_format") == "paloalto"
-    keyed = pl.col("device").is_not_null() & pl.col("session_id").is_not_null()
-    target = flows.filter(pan & keyed & pl.col("dst_host").is_null()).select(
+    target = flows.filter(_PAN_SESSION & pl.col("dst_host").is_null()).select(
         "_row", "device", "session_id", "dst_ip", "time"
     )
     # Session ids are reused after a while: the URL log must be near in time and, where both
@@ -322,13 +327,12 @@ def index(
     """The attribution index of ``flows`` (a frame, or a lazy scan of a Parquet file: only the
     columns it needs are read) and DNS ``evidence``; None when nothing could be attributed."""
     flows = flows.lazy()
-    ip_only = pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()
     has_dns = evidence is not None and evidence.height > 0
     sessions, from_flows, stats = pl.collect_all(
         [
             _url_sessions(flows),
             evidence_from_flows(flows),
-            flows.select(ip_only.any().alias("ip_only"), CARRIES_EVIDENCE.any().alias("carriers")),
+            flows.select(IP_ONLY.any().alias("ip_only"), CARRIES_EVIDENCE.any().alias("carriers")),
         ]
     )
     # Only IP-only flows (an address, no host) can change, and only given some evidence.
@@ -370,11 +374,10 @@ def attribute(
     """
     if "host_names" not in flows.columns:
         flows = flows.with_columns(pl.lit(None, pl.String).alias("host_names"))
-    ip_only = pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()
     has_dns = evidence is not None and evidence.height > 0
     # Without IP-only flows, or without DNS evidence and flows that carry some (Squid, PAN-OS),
     # return the flows without a copy.
-    if not flows.select(ip_only.any() & (has_dns or CARRIES_EVIDENCE.any())).item():
+    if not flows.select(IP_ONLY.any() & (has_dns or CARRIES_EVIDENCE.any())).item():
         return flows
     found = index(flows, evidence, window=window, use_ttl=use_ttl)
     return flows if found is None else attribute_batch(flows, found)
@@ -386,7 +389,7 @@ def attribute_batch(flows: pl.DataFrame, idx: Index) -> pl.DataFrame:
         flows = flows.with_columns(pl.lit(None, pl.String).alias("host_names"))
     out_schema = flows.schema
     flows = _session_join(flows.with_row_index("_row"), idx.sessions, idx.window)
-    todo = flows.filter(pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null())
+    todo = flows.filter(IP_ONLY)
     if todo.is_empty() or idx.pairs is None:
         return flows.drop("_row").cast(out_schema)
     window, use_ttl = idx.window, idx.use_ttl

@@ -131,6 +131,7 @@ class FrameWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._parquet: pq.ParquetWriter | None = None
         self._csv = None
+        self._closed = False
         # The Parquet writer is opened with the first frame, whose values decide the encodings.
         if self.format == "csv":
             self._csv = open(self.path, "wb")  # noqa: SIM115 - closed in close()
@@ -193,6 +194,9 @@ class FrameWriter:
             self._header = False
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
@@ -201,7 +205,6 @@ class FrameWriter:
             if self._parquet is None:  # nothing written: still a valid file with the schema
                 self._open(pl.DataFrame(schema=self.schema))
             self._parquet.close()
-            self.format = "closed"
         elif self._csv is not None:
             if self._header:  # nothing written: still give the file its header
                 _csv_ready(pl.DataFrame(schema=self.schema)).write_csv(self._csv)

@@ -30,7 +30,6 @@ def add_arguments(parser) -> None:
     )
 
 
-_NEEDS_HOST = pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()
 _BATCH_ROWS = 256 * 1024
 
 
@@ -53,7 +52,7 @@ def run(args) -> int:
         nonlocal ip_only, carriers
         if kind == "flows":
             counts = frame.select(
-                _NEEDS_HOST.sum().alias("ip_only"),
+                attribution.IP_ONLY.sum().alias("ip_only"),
                 attribution.CARRIES_EVIDENCE.sum().alias("carriers"),
             )
             ip_only += int(counts["ip_only"][0])
@@ -69,11 +68,10 @@ def run(args) -> int:
             result.files.extend(dns.files)
         # Evidence comes from DNS records or from flows that carry some (Squid next hops, PAN-OS
         # URL logs); without either, IP-only flows stay unattributed and need no second pass.
-        idx = None
-        if ip_only and (evidence or carriers):
-            # What attribution needs from all flows is read from the streamed file (a few columns);
-            # then the flows are attributed and written batch by batch, in bounded memory.
-            idx = attribution.index(pl.scan_parquet(partial), pl.concat(evidence) if evidence else None)
+        wanted = bool(ip_only and (evidence or carriers))
+        # What attribution needs from all flows is read from the streamed file (a few columns);
+        # then the flows are attributed and written batch by batch, in bounded memory.
+        idx = attribution.index(pl.scan_parquet(partial), pl.concat(evidence) if evidence else None) if wanted else None
         if idx is not None:
             counts = None
             with FrameWriter(out, FLOW_SCHEMA) as final:
@@ -82,7 +80,7 @@ def run(args) -> int:
                     final.write(flows)
                     counts = attribution.tally(flows, counts)
             attributed = attribution.summary_line(counts)
-        elif ip_only and (evidence or carriers):  # evidence, but none about these flows
+        elif wanted:  # evidence, but none about these flows
             attributed = attribution.summary_line(pl.DataFrame({"source": [None], "len": [ip_only]}))
             _move(partial, out)
         else:
