@@ -432,7 +432,7 @@ _CHECK_HTML = (
 <tbody>
 {% for f in top %}
 <tr><td>{{ f.severity }}</td><td>{{ f.verdict }}</td><td>{{ f.server }}</td><td>{{ f.destination }}</td>\
-<td>{{ f.port if f.port is not none }}</td><td>{{ f.scheme or "" }}</td><td>{{ f.rule or "" }}</td>\
+<td>{{ f.port if f.port is not none }}</td><td>{{ f.scheme or "" }}</td><td>{{ f.entry or "" }}</td>\
 <td>{{ f.count }}</td><td>{{ f.first_seen }}</td><td>{{ f.last_seen }}</td></tr>
 {% endfor %}
 </tbody>

@@ -134,7 +134,7 @@ FINDINGS_SCHEMA = pl.Schema(
         "port": pl.Int32,
         "scheme": pl.String,
         "reason": pl.String,
-        "rule": pl.String,
+        "entry": pl.String,
         "device_rules": pl.String,
         "count": pl.Int64,
         "first_seen": pl.Datetime("us", "UTC"),
@@ -149,7 +149,7 @@ DEVICE_RULES_MAX = 10
 
 def findings(judged: pl.DataFrame) -> pl.DataFrame:
     """Group in-scope flows into findings: by server, direction, remote host (or address), port,
-    scheme and verdict, with count, first/last seen, reason, ``rule`` (the allow-list entry or
+    scheme and verdict, with count, first/last seen, reason, ``entry`` (the allow-list entry or
     hierarchy pair), ``device_rules`` (device: rule seen deciding) and up to 5 evidence lines.
 
     For inbound findings the remote side is the source: ``host`` is null and ``address`` is the
@@ -173,7 +173,7 @@ def findings(judged: pl.DataFrame) -> pl.DataFrame:
         .agg(
             pl.col("severity").first(),
             pl.col("reason").first(),
-            pl.col("entry").drop_nulls().first().alias("rule"),
+            pl.col("entry").drop_nulls().first(),
             pl.col("_dr").drop_nulls().filter(pl.col("_dr") != "").unique().sort().alias("_drs"),
             pl.len().cast(pl.Int64).alias("count"),
             pl.col("time").min().alias("first_seen"),
@@ -195,7 +195,7 @@ def findings(judged: pl.DataFrame) -> pl.DataFrame:
         pl.col("dst_port").alias("port"),
         pl.col("scheme"),
         pl.col("reason"),
-        pl.col("rule"),
+        pl.col("entry"),
         pl.when(pl.col("_drs").list.len() > 0)
         .then(pl.col("_drs").list.head(DEVICE_RULES_MAX).list.join("; "))
         .alias("device_rules"),

@@ -124,7 +124,7 @@ def test_writers_are_deterministic_and_complete(squid_log, tmp_path):
     assert doc["timezone"] == "Europe/Berlin"
     assert set(doc["summary"]) == {*VERDICTS, "out-of-scope"}
     first = doc["findings"][0]
-    assert set(first) >= {"verdict", "severity", "server", "host", "address", "port", "scheme", "reason", "rule"}
+    assert set(first) >= {"verdict", "severity", "server", "host", "address", "port", "scheme", "reason", "entry"}
     assert set(first) >= {"count", "first_seen", "last_seen", "evidence"}
     assert first["evidence"] == [{"file": squid_log, "line": 2}]
     assert first["first_seen"] == "2026-11-02T09:01:00.000000Z"

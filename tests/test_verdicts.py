@@ -321,7 +321,7 @@ def test_findings_group_count_and_keep_five_evidence_lines():
         "unexpected-allowed",
     ]
     first = f.row(0, named=True)
-    assert first["severity"] == "high" and first["rule"] == "http://download.windowsupdate.com"
+    assert first["severity"] == "high" and first["entry"] == "http://download.windowsupdate.com"
     assert first["device_rules"] == "deny-all" and first["count"] == 1
     web = f.filter((pl.col("host") == "www.example.net") & (pl.col("port") == 443)).row(0, named=True)
     assert web["count"] == 7 and web["device_rules"] == "fw1: allow-web"

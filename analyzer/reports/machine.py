@@ -15,7 +15,7 @@ import polars as pl
 from ..output import write_frame
 from ..verdicts import VERDICTS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -65,7 +65,7 @@ def _finding(row: dict, zone: ZoneInfo) -> dict:
         "reason": row.get("reason"),
         # The check's ``rule`` is the policy's: the allow-list entry or hierarchy pair involved;
         # ``device_rules`` are the firewall rules or proxy ACLs that decided ("device: rule").
-        "entry": row.get("rule"),
+        "entry": row.get("entry"),
         "device_rules": row.get("device_rules"),
         "count": row.get("count") or 0,
         "first_seen": _fmt_time(row.get("first_seen"), zone),
