@@ -20,7 +20,7 @@ Reading: :func:`read_logs`, :class:`ReadResult`, :func:`attribute`. Policy: :fun
 """
 
 # First: allocator settings must be in place before polars is imported (see allocator.py).
-from . import allocator  # noqa: F401
+from .pipeline import process  # noqa: F401
 
 # The public names are loaded on first use, so a command (or a script) that needs only part of
 # the package does not pay for importing all of it.
@@ -49,9 +49,9 @@ _EXPORTS = {
     "load_policy": "policy",
     "load_profile": "policy",
     "load_site": "policy",
-    "ReadResult": "read",
-    "read_logs": "read",
-    "FLOW_SCHEMA": "schema",
+    "ReadResult": "pipeline.read",
+    "read_logs": "pipeline.read",
+    "FLOW_SCHEMA": "flows",
     "SEVERITIES": "verdicts",
     "VERDICTS": "verdicts",
 }

@@ -25,12 +25,12 @@ from jinja2 import Environment
 from .baseline import current_only
 from .check import CheckResult
 from .errors import InputError, UnknownNameError
+from .pipeline.read import ReadResult
 from .policy import Policy, Profile, Site, builtin_names, load_policy, load_profile
 from .policy import diff_profiles as _diff_profiles
 from .policy.explain import explain_host as _explain_host
 from .policy.explain import standalone_policy
 from .policy.patterns import WILDCARD_MODES
-from .read import ReadResult
 from .sources import expand, iter_chunks
 from .verdicts import SEVERITIES, SEVERITY_RANK, VERDICTS
 

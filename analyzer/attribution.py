@@ -26,7 +26,7 @@ from functools import cached_property
 
 import polars as pl
 
-from .schema import HOST_SOURCES, Column
+from .flows import HOST_SOURCES, Column
 
 EVIDENCE_COLUMNS: tuple[Column, ...] = (
     Column("time", pl.Datetime("us", "UTC"), "when the answer was seen, in UTC"),
@@ -472,7 +472,7 @@ def read_evidence(paths: list[str], options=None):
     Example: ``read_evidence(["data/samples/dnscsv"]).evidence["dns"]``.
     """
     from .errors import InputError
-    from .read import read_logs  # read imports the parsers, which import this module
+    from .pipeline.read import read_logs  # read imports the parsers, which import this module
 
     result = read_logs(paths, options=options)
     for f in result.files:

@@ -15,8 +15,8 @@ import polars as pl
 
 from .attribution import attribute
 from .parsers.base import ParseOptions
+from .pipeline.read import ReadResult, read_logs
 from .policy import Policy, Site, load_policy
-from .read import ReadResult, read_logs
 from .scope import scope
 from .timewindow import TimeWindow, resolve_window
 from .verdicts import SEVERITIES, SEVERITY_RANK, VERDICTS, coverage, findings, judge, summarize

@@ -48,7 +48,10 @@ for write in (machine.write_findings_json, machine.write_findings_csv, machine.w
     write(result, Path(sys.argv[3]))
 print(result.summary)
 """
-READ = "import sys; from analyzer.read import read_logs; print(read_logs([sys.argv[1]], format='squid').flows.height)"
+READ = (
+    "import sys; from analyzer.pipeline.read import read_logs; "
+    "print(read_logs([sys.argv[1]], format='squid').flows.height)"
+)
 
 
 def command(src: Path, out: Path) -> list[str]:

@@ -19,8 +19,8 @@ import pytest
 from matplotlib.figure import Figure
 
 import analyzer as az
-from analyzer import errors, schema, verdicts
-from analyzer.read import FileSummary
+from analyzer import errors, flows, verdicts
+from analyzer.pipeline.read import FileSummary
 from analyzer.reports import WRITERS
 
 from .conftest import ROOT, SAMPLES
@@ -101,7 +101,7 @@ def test_all_is_exactly_the_curated_api():
 
 
 def test_public_names_are_the_engine_objects():
-    assert az.FLOW_SCHEMA is schema.FLOW_SCHEMA
+    assert az.FLOW_SCHEMA is flows.FLOW_SCHEMA
     assert az.VERDICTS is verdicts.VERDICTS
     assert az.SEVERITIES == ("high", "medium", "low", "info")
     assert az.InputError is errors.InputError and issubclass(az.InputError, az.AnalyzerError)

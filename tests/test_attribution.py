@@ -10,7 +10,7 @@ import polars as pl
 
 from analyzer.attribution import EVIDENCE_SCHEMA, attribute, conform_evidence, evidence_from_flows
 from analyzer.cli import main
-from analyzer.schema import FLOW_SCHEMA, conform_flows
+from analyzer.flows import FLOW_SCHEMA, conform_flows
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
@@ -228,7 +228,7 @@ def test_batch_by_batch_equals_all_at_once(tmp_path, monkeypatch, capsys):
     # attributes them all at once: the flows and the summary line must not differ.
     import analyzer.attribution as attribution
     import analyzer.cli.parse as parse_cli
-    from analyzer.read import read_logs
+    from analyzer.pipeline.read import read_logs
 
     cases = [
         ([SAMPLES / "winfirewall"], [SAMPLES / "dnscsv", SAMPLES / "zeekdns"], "Europe/Berlin"),

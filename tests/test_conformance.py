@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from analyzer.attribution import EVIDENCE_SCHEMA
+from analyzer.flows import FLOW_SCHEMA
 from analyzer.parsers import REGISTRY
 from analyzer.parsers.base import ParseOptions
-from analyzer.read import read_logs
-from analyzer.schema import FLOW_SCHEMA
+from analyzer.pipeline.read import read_logs
 from analyzer.sources import SourceFile, read_head
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"

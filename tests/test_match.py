@@ -6,9 +6,9 @@ from pathlib import Path
 
 import polars as pl
 
+from analyzer.flows import conform_flows
 from analyzer.match import fold_hosts, match, match_hosts
 from analyzer.policy import load_policy
-from analyzer.schema import conform_flows
 from analyzer.scope import scope
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"

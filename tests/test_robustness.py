@@ -15,7 +15,7 @@ import pytest
 from analyzer.cli import main
 from analyzer.errors import InputError
 from analyzer.parsers import REGISTRY
-from analyzer.read import read_logs
+from analyzer.pipeline.read import read_logs
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 NUMBERS = ["99999999999999999999", "-1", "4294967296", "65536", "", "x", "1e300"]

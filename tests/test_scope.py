@@ -6,8 +6,8 @@ from pathlib import Path
 
 import polars as pl
 
+from analyzer.flows import conform_flows
 from analyzer.policy import load_site
-from analyzer.schema import conform_flows
 from analyzer.scope import identities, scope
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"

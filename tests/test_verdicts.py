@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from analyzer.check import check_flows
+from analyzer.flows import conform_flows
 from analyzer.policy import load_policy, load_site
-from analyzer.schema import conform_flows
 from analyzer.verdicts import REASONS, SEVERITIES, VERDICTS, coverage, findings, judge, summarize
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from ..parsers.base import ParseOptions
-from ..read import ReadResult
+from ..pipeline.read import ReadResult
 from ..sources import SourceFile
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import polars as pl
 
 from .. import attribution
+from ..flows import FLOW_SCHEMA
 from ..output import FrameWriter, format_of, write_frame
-from ..read import read_logs
-from ..schema import FLOW_SCHEMA
+from ..pipeline.read import read_logs
 from .common import add_input_arguments, files_table, parse_options, print_table, progress_bar
 
 

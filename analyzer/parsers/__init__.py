@@ -9,8 +9,9 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ..errors import InputError, UnknownNameError
-from . import dnscsv, paloalto, squid, winfirewall, zeekdns
+from . import paloalto, squid, winfirewall
 from .base import ParseContext, ParseOptions, ParseOutput, Parser
+from .dns import dnscsv, zeekdns
 
 # Order matters only for detection messages; sniffs are meant to be mutually exclusive (a
 # conformance test checks that no parser claims another format's samples).

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import polars as pl
 
-from ..schema import conform_rejects
+from ..flows import conform_rejects
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

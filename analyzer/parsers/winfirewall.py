@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..schema import conform_flows, conform_rejects, empty_flows
+from ..flows import conform_flows, conform_rejects, empty_flows
 from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
 
 NAME = "winfirewall"

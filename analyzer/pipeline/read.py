@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from . import parsers
-from .errors import AnalyzerError, InputError
-from .parsers.base import ParseContext, Parsed, ParseOptions, ParseOutput, Parser
-from .schema import conform_flows, empty_flows, empty_rejects
-from .sources import CHUNK_BYTES, LineChunk, SourceFile, expand, iter_chunks, prefetch, read_head
+from .. import parsers
+from ..errors import AnalyzerError, InputError
+from ..flows import conform_flows, empty_flows, empty_rejects
+from ..parsers.base import ParseContext, Parsed, ParseOptions, ParseOutput, Parser
+from ..sources import CHUNK_BYTES, LineChunk, SourceFile, expand, iter_chunks, prefetch, read_head
 
 
 @dataclass
@@ -97,13 +97,13 @@ class ReadResult:
         """The frames as pandas DataFrames, by name: ``flows``, ``rejects``, ``files``, then one per
         evidence kind read (``dns``). Example: ``read_logs(["data/samples"]).to_pandas()["files"]``.
         """
-        from .api import frames_to_pandas, read_frames  # the notebook glue builds on this module
+        from ..api import frames_to_pandas, read_frames  # the notebook glue builds on this module
 
         return frames_to_pandas(read_frames(self))
 
     def _repr_html_(self) -> str:
         """Jupyter's view: totals and one row per input file, all escaped."""
-        from .api import read_html
+        from ..api import read_html
 
         return read_html(self)
 

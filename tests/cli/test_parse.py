@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from analyzer.cli import main
-from analyzer.schema import FLOW_SCHEMA
+from analyzer.flows import FLOW_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "data" / "samples"
@@ -108,7 +108,7 @@ def test_python_dash_m(tmp_path):
 def test_streamed_flows_equal_the_in_memory_read(tmp_path):
     """Flows stream through a temporary file that is gone afterwards; Parquet and CSV outputs
     hold the same rows as reading the logs in memory."""
-    from analyzer.read import read_logs
+    from analyzer.pipeline.read import read_logs
 
     pq_out, csv_out = tmp_path / "flows.parquet", tmp_path / "flows.csv"
     assert main(["parse", str(SAMPLES / "squid"), "-o", str(pq_out), "-q"]) == 0

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 
 from analyzer.attribution import EVIDENCE_SCHEMA
-from analyzer.parsers import dnscsv
 from analyzer.parsers.base import ParseContext, ParseOptions
-from analyzer.read import read_logs
+from analyzer.parsers.dns import dnscsv
+from analyzer.pipeline.read import read_logs
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 HEADER = "time,client,query,type,answer,ttl"
@@ -102,7 +102,7 @@ def test_sample():
 def test_lines_split_on_commas_equal_the_quote_aware_reading():
     # Lines without quotes are split on commas; the others go through the quote-aware regex.
     # Both must give the same fields, whatever the spacing and the number of fields.
-    from analyzer.parsers.dnscsv import _fields, _split_fields
+    from analyzer.parsers.dns.dnscsv import _fields, _split_fields
 
     texts = [
         "2026-11-03T09:00:00Z,192.0.2.10,download.windowsupdate.com,A,203.0.113.60,30",

@@ -11,9 +11,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analyzer.parsers import REGISTRY, paloalto, paloalto_csv
+from analyzer.parsers import REGISTRY, paloalto
 from analyzer.parsers.base import ParseContext, ParseOptions
-from analyzer.read import read_logs
+from analyzer.parsers.paloalto import csvsplit as paloalto_csv
+from analyzer.pipeline.read import read_logs
 from analyzer.sources import LineChunk
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -348,7 +349,7 @@ def test_csv_split_gives_one_row_per_line_even_when_a_quote_runs_on():
 
 
 def test_high_resolution_times_read_fast_equal_a_full_read():
-    from analyzer.parsers.paloalto_flows import HIRES_TIME, hires_utc
+    from analyzer.parsers.paloalto.convert import HIRES_TIME, hires_utc
 
     values = [
         "2026-11-02T08:00:00.025+01:00",

@@ -9,8 +9,8 @@ import polars as pl
 
 from analyzer.parsers import paloalto
 from analyzer.parsers.base import ParseContext, ParseOptions
-from analyzer.parsers.paloalto_export import header_fields
-from analyzer.read import read_logs
+from analyzer.parsers.paloalto.export import header_fields
+from analyzer.pipeline.read import read_logs
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples" / "paloalto"
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from analyzer.parsers.base import ParseOptions
-from analyzer.read import read_logs
+from analyzer.pipeline.read import read_logs
 
 
 def _logs(real_logs):

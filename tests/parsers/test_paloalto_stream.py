@@ -7,9 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analyzer.parsers import paloalto_stream
 from analyzer.parsers.base import ParseContext
-from analyzer.read import read_logs
+from analyzer.parsers.paloalto import stream as paloalto_stream
+from analyzer.pipeline.read import read_logs
 from analyzer.sources import SourceFile
 from tests.parsers.test_paloalto import TRAFFIC_81, URL_81, payload
 

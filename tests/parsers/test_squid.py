@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from analyzer.flows import FLOW_SCHEMA, REJECT_SCHEMA
 from analyzer.parsers import REGISTRY, squid
 from analyzer.parsers.base import ParseContext, ParseOptions
-from analyzer.read import read_logs
-from analyzer.schema import FLOW_SCHEMA, REJECT_SCHEMA
+from analyzer.pipeline.read import read_logs
 
 T = "1793754061.667"
 P = "192.0.2.10"

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from analyzer.errors import AnalyzerError
-from analyzer.parsers import squid, squid_logformat
+from analyzer.flows import FLOW_SCHEMA
+from analyzer.parsers import squid
 from analyzer.parsers.base import ParseContext, ParseOptions
-from analyzer.read import read_logs
-from analyzer.schema import FLOW_SCHEMA
+from analyzer.parsers.squid import logformat as squid_logformat
+from analyzer.pipeline.read import read_logs
 
 # The layout of elastic/integrations' test-access-extensive.log. Elastic does not publish the
 # squid.conf line; this is derived from the lines and Elastic's expected parse (field by field:

@@ -12,7 +12,7 @@ import pytest
 
 from analyzer.parsers import winfirewall
 from analyzer.parsers.base import ParseContext, ParseOptions
-from analyzer.read import read_logs
+from analyzer.pipeline.read import read_logs
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 
 from analyzer.attribution import EVIDENCE_SCHEMA
-from analyzer.parsers import zeekdns
 from analyzer.parsers.base import ParseContext, ParseOptions
-from analyzer.read import read_logs
+from analyzer.parsers.dns import zeekdns
+from analyzer.pipeline.read import read_logs
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 HEAD = [

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from analyzer import allocator
+from analyzer.pipeline import process as allocator
 
 PROBE = "import os, analyzer; print(os.environ.get('_RJEM_MALLOC_CONF'))"
 

@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 
 from analyzer.errors import AnalyzerError, InputError, UnknownNameError
+from analyzer.flows import FLOW_SCHEMA, REJECT_SCHEMA
 from analyzer.parsers.base import ParseOptions
-from analyzer.read import read_logs
-from analyzer.schema import FLOW_SCHEMA, REJECT_SCHEMA
+from analyzer.pipeline.read import read_logs
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 
 GOOD = (
     "1793754061.667    234 192.0.2.10 TCP_TUNNEL/200 55750 "
@@ -82,7 +82,7 @@ def test_chunks_of_one_file_keep_line_numbers(write, monkeypatch):
     lines = [GOOD if i % 10 else "junk" for i in range(1, 101)]
     path = write("a.log", "\n".join(lines) + "\n")
     original = sources.iter_chunks
-    monkeypatch.setattr("analyzer.read.iter_chunks", lambda src, progress=None: original(src, 300, progress))
+    monkeypatch.setattr("analyzer.pipeline.read.iter_chunks", lambda src, progress=None: original(src, 300, progress))
     result = read_logs([str(path)])
     assert result.rejects["line_no"].to_list() == list(range(10, 101, 10))
     assert result.flows.height == 90
@@ -95,7 +95,7 @@ def test_chunks_of_one_file_keep_line_numbers(write, monkeypatch):
 def test_chunks_parsed_side_by_side_equal_one_by_one(monkeypatch, sample):
     # A big file's chunks are parsed concurrently (and each on one thread); small chunks and a
     # threshold of 0 bytes make every sample "big". The result must not change in any way.
-    import analyzer.read as read
+    import analyzer.pipeline.read as read
     import analyzer.sources as sources
 
     path = str(SAMPLES / sample)

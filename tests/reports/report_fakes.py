@@ -14,9 +14,9 @@ from types import SimpleNamespace
 
 import polars as pl
 
+from analyzer.flows import conform_flows, empty_rejects
 from analyzer.parsers.base import ParseOptions
-from analyzer.read import FileSummary, ReadResult
-from analyzer.schema import conform_flows, empty_rejects
+from analyzer.pipeline.read import FileSummary, ReadResult
 from analyzer.verdicts import COVERAGE_SCHEMA, findings
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..attribution import conform_evidence, empty_evidence, normalize_answer_lists, normalize_name
-from ..schema import conform_rejects
-from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
+from ...attribution import conform_evidence, empty_evidence, normalize_answer_lists, normalize_name
+from ...flows import conform_rejects
+from ..base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
 
 NAME = "dnscsv"
 REQUIRED = ("time", "query", "type", "answer")

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..attribution import conform_evidence, normalize_answer_lists, normalize_name
-from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
+from ...attribution import conform_evidence, normalize_answer_lists, normalize_name
+from ..base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
 from .dnscsv import by_segment
 
 NAME = "zeekdns"

@@ -3,7 +3,7 @@
 Syslog lines carry a CSV payload behind any header (BSD with or without PRI and host, RFC 5424,
 a relay's ISO time stamp) or none; the payload is found by its shape
 ``N,YYYY/MM/DD hh:mm:ss,`` rather than by position. Columns are read by position
-(:mod:`paloalto_columns`): TRAFFIC, THREAT (subtype ``url`` gives the host) and DECRYPTION logs
+(:mod:`.columns`): TRAFFIC, THREAT (subtype ``url`` gives the host) and DECRYPTION logs
 become flows; other log types are rejects that name the type.
 
 Splitting is vectorized and quote-aware: the chunk's lines are handed to polars' CSV reader as
@@ -12,7 +12,7 @@ must end in the payload's first number. Lines where that does not hold (a header
 no header shape at all), and lines with relay-escaped quotes (``\\"``) or unquoted brace lists
 (Link Switches ``{a,b}``), take a second pass: the payload is cut out by its shape, ``\\"``
 becomes ``"`` and brace lists are quoted, then they are split again. Every row's anchors are
-then checked (:func:`paloalto_flows.checks`), so a shifted line is a reject, never a shifted
+then checked (:func:`.convert.checks`), so a shifted line is a reject, never a shifted
 flow.
 
 Times: PAN-OS writes local time without a zone. The 10.x high-resolution timestamp (TRAFFIC
@@ -29,12 +29,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
-from ..sources import LineChunk, SourceFile
-from . import paloalto_columns as cols
-from . import paloalto_csv
-from . import paloalto_export as export
-from . import paloalto_flows as flows
-from .base import ParseContext, Parsed, ParseOptions, ParseOutput, Parser, reject_frame
+from ...sources import LineChunk, SourceFile
+from ..base import ParseContext, Parsed, ParseOptions, ParseOutput, Parser, reject_frame
+from . import columns as cols
+from . import convert as flows
+from . import csvsplit as paloalto_csv
+from . import export
 
 NAME = flows.NAME
 
@@ -180,8 +180,8 @@ def parse_chunk(chunk: LineChunk, ctx: ParseContext) -> ParseOutput:
 
 def parse_file(src: SourceFile, head: list[str], ctx: ParseContext) -> Iterator[Parsed] | None:
     """A big plain syslog file read whole by polars' streaming engine (see
-    :mod:`paloalto_stream`); None for other files, which are read chunk by chunk."""
-    from . import paloalto_stream  # it builds on this module
+    :mod:`.stream`); None for other files, which are read chunk by chunk."""
+    from . import stream as paloalto_stream  # it builds on this module
 
     return paloalto_stream.parse_file(src, head, ctx)
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import polars as pl
 
-from ..schema import conform_flows
-from . import paloalto_columns as cols
+from ...flows import conform_flows
+from . import columns as cols
 
 NAME = "paloalto"
 

@@ -14,9 +14,9 @@ import re
 
 import polars as pl
 
-from . import paloalto_csv
-from .base import ParseContext, reject_frame
-from .paloalto_flows import NAME
+from ..base import ParseContext, reject_frame
+from . import csvsplit as paloalto_csv
+from .convert import NAME
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "future_use": ("Domain", "FUTURE_USE"),

@@ -27,15 +27,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
-from ..errors import AnalyzerError
-from ..schema import empty_flows
-from ..sources import LineChunk, SourceFile, compression_of, iter_chunks
-from . import paloalto as pa
-from . import paloalto_columns as cols
-from . import paloalto_csv
-from . import paloalto_export as export
-from . import paloalto_flows as flows
-from .base import ParseContext, Parsed, ParseOutput
+from ...errors import AnalyzerError
+from ...flows import empty_flows
+from ...sources import LineChunk, SourceFile, compression_of, iter_chunks
+from .. import paloalto as pa
+from ..base import ParseContext, Parsed, ParseOutput
+from . import columns as cols
+from . import convert as flows
+from . import csvsplit as paloalto_csv
+from . import export
 
 MIN_BYTES = 64 * 1024 * 1024
 """Smaller files take the chunked path: the streaming passes cost a fixed start-up."""

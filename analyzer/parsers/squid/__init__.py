@@ -21,9 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
-from ..schema import ACTION, conform_flows
-from . import squid_logformat
-from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
+from ...flows import ACTION, conform_flows
+from ..base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
+from . import logformat as squid_logformat
 
 NAME = "squid"
 

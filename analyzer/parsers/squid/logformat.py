@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import polars as pl
 
-from ..errors import AnalyzerError
+from ...errors import AnalyzerError
 
 BUILTIN_NAMES = ("squid", "common", "combined")
 """Definitions that name Squid's built-in formats rather than spell one out."""
@@ -445,7 +445,7 @@ def parse(lines: pl.DataFrame, ctx, definition: str) -> tuple[pl.DataFrame, pl.D
     the definitions (one per line of ``definition``) that it matches.
     Example: ``parse(lines, ParseContext("a.log"), "%ts.%03tu %>a %Ss/%03>Hs %<st %rm %ru")``.
     """
-    from .squid import finish_flows  # squid imports this module: import at call time
+    from . import finish_flows  # squid imports this module: import at call time
 
     compiled = compile_all(definition)
     remaining = lines
@@ -470,7 +470,7 @@ def parse(lines: pl.DataFrame, ctx, definition: str) -> tuple[pl.DataFrame, pl.D
     bad_frame = pl.concat(bad).sort("line_no")
     if flows:
         return pl.concat(flows).sort("line_no"), bad_frame
-    from ..schema import empty_flows
+    from ...flows import empty_flows
 
     return empty_flows(), bad_frame
 
