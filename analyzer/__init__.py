@@ -35,7 +35,7 @@ _EXPORTS = {
     "plot_unexpected": "api",
     "profile_names": "api",
     "write_reports": "api",
-    "attribute": "attribution",
+    "attribute": "pipeline.evidence",
     "CheckResult": "check",
     "check_flows": "check",
     "run_check": "check",

@@ -19,107 +19,53 @@ unattributed, with its address.
 
 from __future__ import annotations
 
-import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 
 import polars as pl
 
-from .flows import HOST_SOURCES, Column
-
-EVIDENCE_COLUMNS: tuple[Column, ...] = (
-    Column("time", pl.Datetime("us", "UTC"), "when the answer was seen, in UTC"),
-    Column("client", pl.String, "who asked (address or name), if known"),
-    Column("query", pl.String, "the name asked for: lower case, no trailing dot"),
-    Column("type", pl.String, "record type: A, AAAA, CNAME (Zeek: the query type)"),
-    Column("answers", pl.List(pl.String), "addresses and CNAME targets answered, normalized, in answer order"),
-    Column("ttls", pl.List(pl.Int64), "TTL in seconds of each answer (null where unknown)"),
-    Column("host_source", pl.Enum(list(HOST_SOURCES)), "what kind of evidence: dns, proxy or session"),
-    Column("source_format", pl.String, "the reader (or flow parser) it came from"),
-    Column("source_file", pl.String, "the file it came from"),
-    Column("line_no", pl.Int64, "its line in that file"),
-)
-"""One row per line of evidence: a DNS response (Zeek writes every answer of a response on one
-line, so answers are lists and one line stays one record) or one host/address pair."""
-
-EVIDENCE_SCHEMA: pl.Schema = pl.Schema({c.name: c.dtype for c in EVIDENCE_COLUMNS})
-
-EVIDENCE_SOURCES = {"squid": "proxy", "paloalto": "session"}
-"""Flow formats whose lines carry a host together with its address, and the evidence kind."""
+from .flows import IP_LIKE, Evidence, canonical_addresses, conform_evidence
 
 IP_ONLY = pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()
 """Flows that attribution can name: an address, no host."""
 
-CARRIES_EVIDENCE = (
-    pl.col("source_format").is_in(list(EVIDENCE_SOURCES))
-    & (pl.col("host_source") == "log")
-    & pl.col("dst_host").is_not_null()
-)
-"""Flows that may give evidence (a host with its address, or a PAN-OS URL log's session): a
-superset, cheap to test, of what :func:`evidence_from_flows` and the session join use."""
+Declared = Mapping[str, Evidence]
+"""Flow format → the evidence its lines yield, as its parser declares it (``Parser.evidence``;
+the pipeline passes the registry's declarations), so attribution names no format."""
+
+
+def carries_evidence(declared: Declared) -> pl.Expr:
+    """Flows that may give evidence (a host with its address, or a URL log's session): a
+    superset, cheap to test, of what :func:`evidence_from_flows` and the session join use."""
+    return (
+        pl.col("source_format").is_in(list(declared))
+        & (pl.col("host_source") == "log")
+        & pl.col("dst_host").is_not_null()
+    )
+
 
 DEFAULT_WINDOW = timedelta(hours=24)
 MAX_CNAME_DEPTH = 8
 """CNAME chains longer than this are not followed (real chains have two or three links)."""
 
-_IP_LIKE = r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$"
 
-
-def conform_evidence(frame: pl.DataFrame) -> pl.DataFrame:
-    """Return ``frame`` with exactly the evidence columns, in order and typed (missing → null)."""
-    schema = frame.collect_schema()
-    missing = [pl.lit(None, dtype=t).alias(n) for n, t in EVIDENCE_SCHEMA.items() if n not in schema]
-    if missing:
-        frame = frame.with_columns(missing)
-    return frame.select([pl.col(n).cast(t) for n, t in EVIDENCE_SCHEMA.items()])
-
-
-def empty_evidence() -> pl.DataFrame:
-    """An empty evidence frame. Example: ``empty_evidence().schema == EVIDENCE_SCHEMA``."""
-    return pl.DataFrame(schema=EVIDENCE_SCHEMA)
-
-
-def normalize_name(expr: pl.Expr) -> pl.Expr:
-    """DNS name as flows hold it: trimmed, lower case, no trailing dot. ``"WWW.Example.COM."`` →
-    ``"www.example.com"``."""
-    return expr.str.strip_chars().str.to_lowercase().str.strip_suffix(".")
-
-
-def _canonical(text: str) -> str:
-    try:
-        addr = ipaddress.ip_address(text.strip().strip("[]"))
-    except ValueError:
-        return text.strip().lower()
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped  # Windows' DNS client writes IPv4 answers as ::ffff:a.b.c.d
-    return str(addr)
-
-
-def canonical_addresses(values: pl.Series) -> pl.Series:
-    """Addresses in one spelling (compressed lower-case IPv6, IPv4-mapped IPv6 as IPv4), so DNS
-    answers and flow addresses join. Works on distinct values only; non-addresses are kept
-    trimmed and lower-cased. Example: ``"::FFFF:203.0.113.7"`` → ``"203.0.113.7"``."""
-    distinct = values.drop_nulls().unique()
-    mapping = {v: _canonical(v) for v in distinct.to_list()}
-    return values.replace_strict(mapping, default=None, return_dtype=pl.String)
-
-
-def evidence_from_flows(flows: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+def evidence_from_flows(flows: pl.DataFrame | pl.LazyFrame, declared: Declared) -> pl.DataFrame | pl.LazyFrame:
     """Host/address pairs that flows themselves show, as evidence rows (lazy for a lazy frame).
 
-    Squid lines whose next hop is the origin (``HIER_DIRECT/ip``: the parser then sets
-    ``dst_ip``) tie ``dst_host`` to ``dst_ip`` (kind ``proxy``); PAN-OS URL-log lines carry both
-    (kind ``session``). Hosts that are themselves addresses tie nothing and are left out.
+    Lines of the ``declared`` formats that carry a host with its address tie the two, as the
+    declaration's ``host_source`` (Squid's ``HIER_DIRECT/ip`` next hops: ``proxy``; PAN-OS
+    URL logs: ``session``). Hosts that are themselves addresses tie nothing and are left out.
 
-    Example: ``evidence_from_flows(read_logs(["data/samples/squid"]).flows)``.
+    Example: ``evidence_from_flows(read_logs(["data/samples/squid"]).flows, parsers.declared_evidence())``.
     """
     rows = flows.filter(
-        pl.col("source_format").is_in(list(EVIDENCE_SOURCES))
+        pl.col("source_format").is_in(list(declared))
         & (pl.col("host_source") == "log")
         & pl.col("dst_host").is_not_null()
         & pl.col("dst_ip").is_not_null()
-        & ~pl.col("dst_host").str.contains(_IP_LIKE)
+        & ~pl.col("dst_host").str.contains(IP_LIKE)
         & (pl.col("dst_host") != pl.col("dst_ip"))
     )
     return conform_evidence(
@@ -133,7 +79,9 @@ def evidence_from_flows(flows: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl
             .alias("type"),
             pl.concat_list(pl.col("dst_ip")).alias("answers"),
             pl.concat_list(pl.lit(None, pl.Int64)).alias("ttls"),
-            pl.col("source_format").replace_strict(EVIDENCE_SOURCES, default=None).alias("host_source"),
+            pl.col("source_format")
+            .replace_strict({name: e.host_source for name, e in declared.items()}, default=None)
+            .alias("host_source"),
             "source_format",
             "source_file",
             "line_no",
@@ -168,7 +116,7 @@ def address_names(evidence: pl.DataFrame, window: timedelta = DEFAULT_WINDOW) ->
         .drop("_pos", "ttls")
         .filter(pl.col("answer").is_not_null() & (pl.col("answer") != ""))
     )
-    is_addr = pl.col("answer").str.contains(_IP_LIKE)
+    is_addr = pl.col("answer").str.contains(IP_LIKE)
     addr_rows = answers.filter(is_addr)
     addr_rows = addr_rows.with_columns(canonical_addresses(addr_rows["answer"]).alias("address"))
     edges = (
@@ -230,33 +178,39 @@ def address_names(evidence: pl.DataFrame, window: timedelta = DEFAULT_WINDOW) ->
     ).unique()
 
 
-_PAN_SESSION = (
-    (pl.col("source_format") == "paloalto") & pl.col("device").is_not_null() & pl.col("session_id").is_not_null()
-)
-"""PAN-OS flows with the firewall and session id the session join keys on."""
+def _session_keyed(declared: Declared) -> dict[tuple[str, ...], pl.Expr]:
+    """Session keys → the flows of the formats that declare them, with every key set."""
+    by_keys: dict[tuple[str, ...], list[str]] = {}
+    for name, e in declared.items():
+        if e.session_keys:
+            by_keys.setdefault(e.session_keys, []).append(name)
+    return {
+        keys: pl.col("source_format").is_in(names) & pl.all_horizontal([pl.col(k).is_not_null() for k in keys])
+        for keys, names in by_keys.items()
+    }
 
 
-def _url_sessions(flows: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    """PAN-OS URL logs' (device, session id) with their address, time and host."""
+def _url_sessions(flows: pl.DataFrame | pl.LazyFrame, keys: tuple[str, ...], keyed: pl.Expr) -> pl.LazyFrame:
+    """Lines with a host (PAN-OS URL logs): their session keys, address, time and host."""
     return (
         flows.lazy()
-        .filter(_PAN_SESSION & (pl.col("host_source") == "log") & pl.col("dst_host").is_not_null())
-        .select("device", "session_id", pl.col("dst_ip").alias("_uip"), pl.col("time").alias("_ut"), "dst_host")
+        .filter(keyed & (pl.col("host_source") == "log") & pl.col("dst_host").is_not_null())
+        .select(*keys, pl.col("dst_ip").alias("_uip"), pl.col("time").alias("_ut"), "dst_host")
     )
 
 
-def _session_join(flows: pl.DataFrame, url: pl.DataFrame, window: timedelta) -> pl.DataFrame:
-    """PAN-OS TRAFFIC flows take the host of a URL log (``url``, see :func:`_url_sessions`) of the
-    same device and session id."""
+def _session_join(
+    flows: pl.DataFrame, url: pl.DataFrame, window: timedelta, keys: tuple[str, ...], keyed: pl.Expr
+) -> pl.DataFrame:
+    """Flows without a host (PAN-OS TRAFFIC) take the host of a line with one (``url``, see
+    :func:`_url_sessions`) of the same session keys (PAN-OS: device and session id)."""
     if url.is_empty():
         return flows
-    target = flows.filter(_PAN_SESSION & pl.col("dst_host").is_null()).select(
-        "_row", "device", "session_id", "dst_ip", "time"
-    )
+    target = flows.filter(keyed & pl.col("dst_host").is_null()).select("_row", *keys, "dst_ip", "time")
     # Session ids are reused after a while: the URL log must be near in time and, where both
     # lines have one, to the same address.
     matched = (
-        target.join(url, on=["device", "session_id"], how="inner")
+        target.join(url, on=list(keys), how="inner")
         .filter(
             (pl.col("_uip").is_null() | pl.col("dst_ip").is_null() | (pl.col("_uip") == pl.col("dst_ip")))
             & ((pl.col("time") - pl.col("_ut")).abs() <= window)
@@ -296,11 +250,12 @@ def _fill(flows: pl.DataFrame, found: pl.DataFrame, prefix: str, source: str | N
 
 @dataclass(frozen=True)
 class Index:
-    """What attributing IP-only flows needs from all the flows and evidence at once: PAN-OS URL
-    logs' sessions, and which names each address stood for when. Built by :func:`index`, applied
+    """What attributing IP-only flows needs from all the flows and evidence at once: the sessions
+    of lines with a host (PAN-OS URL logs), and which names each address stood for when. Built by :func:`index`, applied
     to any batch of the flows by :func:`attribute_batch`."""
 
-    sessions: pl.DataFrame
+    sessions: dict[tuple[str, ...], tuple[pl.Expr, pl.DataFrame]]
+    """Session keys → (which flows have them, the lines with a host, see :func:`_url_sessions`)."""
     pairs: pl.DataFrame | None
     """Names per address and sighting (:func:`address_names`), by time; None without evidence."""
     window: timedelta
@@ -321,25 +276,29 @@ def index(
     flows: pl.DataFrame | pl.LazyFrame,
     evidence: pl.DataFrame | None = None,
     *,
+    declared: Declared,
     window: timedelta = DEFAULT_WINDOW,
     use_ttl: bool = False,
 ) -> Index | None:
     """The attribution index of ``flows`` (a frame, or a lazy scan of a Parquet file: only the
-    columns it needs are read) and DNS ``evidence``; None when nothing could be attributed."""
+    columns it needs are read) and DNS ``evidence``, with the evidence the flow formats
+    ``declared``; None when nothing could be attributed."""
     flows = flows.lazy()
     has_dns = evidence is not None and evidence.height > 0
-    sessions, from_flows, stats = pl.collect_all(
+    keyed = _session_keyed(declared)
+    from_flows, stats, *url = pl.collect_all(
         [
-            _url_sessions(flows),
-            evidence_from_flows(flows),
-            flows.select(IP_ONLY.any().alias("ip_only"), CARRIES_EVIDENCE.any().alias("carriers")),
+            evidence_from_flows(flows, declared),
+            flows.select(IP_ONLY.any().alias("ip_only"), carries_evidence(declared).any().alias("carriers")),
+            *(_url_sessions(flows, keys, expr) for keys, expr in keyed.items()),
         ]
     )
+    sessions = {keys: (expr, frame) for (keys, expr), frame in zip(keyed.items(), url, strict=True) if frame.height}
     # Only IP-only flows (an address, no host) can change, and only given some evidence.
     if not (stats["ip_only"][0] and (has_dns or stats["carriers"][0])):
         return None
     all_evidence = pl.concat([from_flows, conform_evidence(evidence)]) if has_dns else from_flows
-    if all_evidence.is_empty() and sessions.is_empty():
+    if all_evidence.is_empty() and not sessions:
         return None
     pairs = address_names(all_evidence, window).sort("time") if all_evidence.height else None
     return Index(sessions, pairs, window, use_ttl)
@@ -349,15 +308,18 @@ def attribute(
     flows: pl.DataFrame,
     evidence: pl.DataFrame | None = None,
     *,
+    declared: Declared,
     window: timedelta = DEFAULT_WINDOW,
     use_ttl: bool = False,
 ) -> pl.DataFrame:
     """Give IP-only flows (``dst_host`` null, ``dst_ip`` set) the names evidence tied to ``dst_ip``.
 
     ``evidence`` is DNS evidence (``EVIDENCE_SCHEMA``, e.g. ``read_logs(...).evidence["dns"]``);
-    pairs the flows themselves show (:func:`evidence_from_flows`) and PAN-OS sessions shared with
-    URL logs are always used. An answer seen at ``t`` supports flows in ``[t, t + window]``; with
-    ``use_ttl`` the answer's TTL replaces ``window`` where known.
+    pairs the flows themselves show (:func:`evidence_from_flows`) and sessions shared with lines
+    that have a host (PAN-OS URL logs) are always used, as the flow formats ``declared`` them
+    (:func:`analyzer.attribute` passes the registry's declarations). An answer seen at ``t``
+    supports flows in ``[t, t + window]``; with ``use_ttl`` the answer's TTL replaces ``window``
+    where known.
 
     Per attributed flow: ``dst_host`` is the name clients asked for (not a CDN alias), the most
     recently seen one when several fit (then alphabetical); ``host_names`` lists every fitting
@@ -370,16 +332,16 @@ def attribute(
     Example::
 
         result = read_logs(["data/samples/winfirewall", "data/samples/dnscsv"])
-        flows = attribute(result.flows, result.evidence.get("dns"))
+        flows = attribute(result.flows, result.evidence.get("dns"), declared=parsers.declared_evidence())
     """
     if "host_names" not in flows.columns:
         flows = flows.with_columns(pl.lit(None, pl.String).alias("host_names"))
     has_dns = evidence is not None and evidence.height > 0
     # Without IP-only flows, or without DNS evidence and flows that carry some (Squid, PAN-OS),
     # return the flows without a copy.
-    if not flows.select(IP_ONLY.any() & (has_dns or CARRIES_EVIDENCE.any())).item():
+    if not flows.select(IP_ONLY.any() & (has_dns or carries_evidence(declared).any())).item():
         return flows
-    found = index(flows, evidence, window=window, use_ttl=use_ttl)
+    found = index(flows, evidence, declared=declared, window=window, use_ttl=use_ttl)
     return flows if found is None else attribute_batch(flows, found)
 
 
@@ -388,7 +350,9 @@ def attribute_batch(flows: pl.DataFrame, idx: Index) -> pl.DataFrame:
     if "host_names" not in flows.columns:
         flows = flows.with_columns(pl.lit(None, pl.String).alias("host_names"))
     out_schema = flows.schema
-    flows = _session_join(flows.with_row_index("_row"), idx.sessions, idx.window)
+    flows = flows.with_row_index("_row")
+    for keys, (keyed, url) in idx.sessions.items():
+        flows = _session_join(flows, url, idx.window, keys, keyed)
     todo = flows.filter(IP_ONLY)
     if todo.is_empty() or idx.pairs is None:
         return flows.drop("_row").cast(out_schema)
@@ -437,50 +401,6 @@ def attribute_batch(flows: pl.DataFrame, idx: Index) -> pl.DataFrame:
     )
     flows = _fill(flows, found, "_d", None)
     return flows.drop("_row").cast(out_schema)
-
-
-def normalize_answer_lists(answers: pl.Series) -> pl.Series:
-    """Normalize every answer of a list column: addresses canonical (see
-    :func:`canonical_addresses`), names lower case without trailing dot. Distinct values are
-    normalized once and joined back. Example: ``[["WWW.X.COM.", "::ffff:192.0.2.1"]]`` →
-    ``[["www.x.com", "192.0.2.1"]]``."""
-    flat = pl.DataFrame({"_a": answers}).with_row_index("_r").explode("_a")
-    distinct = flat.select(pl.col("_a").unique()).drop_nulls()
-    is_addr = pl.col("_a").str.strip_chars().str.strip_chars("[]").str.contains(_IP_LIKE)
-    distinct = distinct.with_columns(
-        pl.when(is_addr).then(pl.lit(None, pl.String)).otherwise(normalize_name(pl.col("_a"))).alias("_n")
-    )
-    addr = distinct.filter(pl.col("_n").is_null())
-    addr = addr.with_columns(canonical_addresses(addr["_a"]).alias("_n"))
-    mapping = pl.concat([distinct.filter(pl.col("_n").is_not_null()), addr])
-    grouped = (
-        flat.join(mapping, on="_a", how="left", maintain_order="left")
-        .group_by("_r", maintain_order=True)
-        .agg(pl.col("_n").drop_nulls())
-    )
-    # Rows whose list was empty or null still get one (empty) list back.
-    rows = pl.DataFrame({"_r": pl.int_range(answers.len(), dtype=pl.UInt32, eager=True)})
-    out = rows.join(grouped, on="_r", how="left", maintain_order="left")
-    return out["_n"].fill_null(pl.lit([], pl.List(pl.String))).alias(answers.name)
-
-
-def read_evidence(paths: list[str], options=None):
-    """Read DNS evidence files (``--dns``) with their format sniffed; every file must be a DNS
-    evidence format. Returns the :class:`~analyzer.read.ReadResult` (evidence in
-    ``.evidence["dns"]``, per-file summaries in ``.files``).
-
-    Example: ``read_evidence(["data/samples/dnscsv"]).evidence["dns"]``.
-    """
-    from .errors import InputError
-    from .pipeline.read import read_logs  # read imports the parsers, which import this module
-
-    result = read_logs(paths, options=options)
-    for f in result.files:
-        if f.kind is not None and f.kind != "dns":
-            raise InputError(
-                f"not DNS evidence (it reads as {f.format}); --dns takes dnscsv or zeekdns files", file=f.file
-            )
-    return result
 
 
 def tally(flows: pl.DataFrame, counts: pl.DataFrame | None = None) -> pl.DataFrame:

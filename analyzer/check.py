@@ -13,8 +13,8 @@ from datetime import datetime
 
 import polars as pl
 
-from .attribution import attribute
 from .parsers.base import ParseOptions
+from .pipeline.evidence import attribute
 from .pipeline.read import ReadResult, read_logs
 from .policy import Policy, Site, load_policy
 from .scope import scope

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import polars as pl
 
+from .flows import fold_host_expr
 from .policy import MICROSOFT_UPDATE, Policy, hierarchy_pair
 from .policy.patterns import PatternError, fold_host
 
@@ -28,7 +29,7 @@ _KEY += ("scheme", "dst_port", "protocol", "action")
 def fold_hosts(hosts: pl.Series) -> pl.DataFrame:
     """Distinct hosts → ``host, folded`` (lower case, no trailing dot, IDNA for non-ASCII names)."""
     distinct = hosts.drop_nulls().unique()
-    folded = distinct.str.to_lowercase().str.strip_suffix(".")
+    folded = distinct.to_frame("host").select(fold_host_expr(pl.col("host"))).to_series()
     frame = pl.DataFrame({"host": distinct, "folded": folded})
     non_ascii = frame.filter(~pl.col("folded").str.contains(r"^[\x00-\x7f]*$"))
     if non_ascii.height:  # rare in logs (proxies log the punycode form); fold those few in Python

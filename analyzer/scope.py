@@ -7,10 +7,9 @@ on the distinct addresses and names only, joined back, so its cost grows with di
 
 from __future__ import annotations
 
-import ipaddress
-
 import polars as pl
 
+from .flows import canonical_addresses
 from .policy import Site
 
 SCOPE_COLUMNS = ("server", "direction_to_server", "src_server", "dst_server")
@@ -19,18 +18,7 @@ SCOPE_COLUMNS = ("server", "direction_to_server", "src_server", "dst_server")
 def _normalize_addresses(values: pl.Series) -> pl.DataFrame:
     """Distinct address texts → the form the site file uses (compressed, IPv4-mapped unwrapped)."""
     distinct = values.drop_nulls().unique()
-    plain = distinct.str.to_lowercase().str.strip_prefix("::ffff:").str.strip_suffix(".")
-    # Only IPv6 texts can be written several ways; fold those through ipaddress (distinct values).
-    v6 = plain.str.contains(":", literal=True)
-    folded = [_fold_v6(t) if is_v6 else t for t, is_v6 in zip(plain.to_list(), v6.to_list(), strict=True)]
-    return pl.DataFrame({"raw": distinct, "norm": pl.Series(folded, dtype=pl.String)})
-
-
-def _fold_v6(text: str) -> str:
-    try:
-        return str(ipaddress.ip_address(text.strip("[]")))
-    except ValueError:
-        return text
+    return pl.DataFrame({"raw": distinct, "norm": canonical_addresses(distinct.str.strip_suffix("."))})
 
 
 def identities(site: Site) -> pl.DataFrame:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from .errors import AnalyzerError
+from .flows import zone_error
 
 UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
@@ -39,10 +40,9 @@ class TimeWindow:
 
 
 def _zone(tz: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise AnalyzerError(f"unknown time zone '{tz}' (use an IANA name such as 'Europe/Berlin' or 'UTC')") from None
+    if (problem := zone_error(tz)) is not None:
+        raise AnalyzerError(problem)
+    return zoneinfo.ZoneInfo(tz)
 
 
 def parse_time(text: str, tz: str = "UTC", *, option: str = "--since") -> datetime:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import polars as pl
 
-from analyzer.attribution import EVIDENCE_SCHEMA, attribute, conform_evidence, evidence_from_flows
+from analyzer.attribution import evidence_from_flows
 from analyzer.cli import main
-from analyzer.flows import FLOW_SCHEMA, conform_flows
+from analyzer.flows import EVIDENCE_SCHEMA, FLOW_SCHEMA, conform_evidence, conform_flows
+from analyzer.parsers import declared_evidence
+from analyzer.pipeline.evidence import attribute
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
@@ -151,7 +153,7 @@ def test_flows_with_a_logged_host_are_untouched_and_proxy_pairs_are_evidence():
             }
         )
     )
-    ev = evidence_from_flows(squid)
+    ev = evidence_from_flows(squid, declared_evidence())
     assert ev.schema == EVIDENCE_SCHEMA
     assert ev.select("query", "answers", "host_source").rows() == [
         ("download.windowsupdate.com", ["198.51.100.61"], "proxy")
@@ -228,6 +230,7 @@ def test_batch_by_batch_equals_all_at_once(tmp_path, monkeypatch, capsys):
     # attributes them all at once: the flows and the summary line must not differ.
     import analyzer.attribution as attribution
     import analyzer.cli.parse as parse_cli
+    from analyzer.pipeline import evidence
     from analyzer.pipeline.read import read_logs
 
     cases = [
@@ -239,7 +242,7 @@ def test_batch_by_batch_equals_all_at_once(tmp_path, monkeypatch, capsys):
     for logs, dns, tz in cases:
         read = read_logs([str(p) for p in [*logs, *dns]], options=attribution_options(tz))
         whole = attribute(read.flows, read.evidence.get("dns"))
-        idx = attribution.index(read.flows, read.evidence.get("dns"))
+        idx = evidence.index(read.flows, read.evidence.get("dns"))
         # Squid's samples name every host: nothing to attribute there, and no index.
         assert (idx is None) == (logs == [SAMPLES / "squid"])
         if idx is not None:

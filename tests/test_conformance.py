@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.attribution import EVIDENCE_SCHEMA
-from analyzer.flows import FLOW_SCHEMA
+from analyzer.flows import EVIDENCE_SCHEMA, FLOW_SCHEMA
 from analyzer.parsers import REGISTRY
 from analyzer.parsers.base import ParseOptions
 from analyzer.pipeline.read import read_logs

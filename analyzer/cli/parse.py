@@ -13,6 +13,7 @@ import polars as pl
 from .. import attribution
 from ..flows import FLOW_SCHEMA
 from ..output import FrameWriter, format_of, write_frame
+from ..pipeline import evidence
 from ..pipeline.read import read_logs
 from .common import add_input_arguments, files_table, parse_options, print_table, progress_bar
 
@@ -38,14 +39,14 @@ def run(args) -> int:
     if args.rejects:
         format_of(args.rejects)
     options = parse_options(args)
-    dns = attribution.read_evidence(args.dns, options) if args.dns else None
+    dns = evidence.read_evidence(args.dns, options) if args.dns else None
     out = Path(args.output)
     # Flows stream to a temporary Parquet file chunk by chunk, so memory stays bounded whatever
     # the size of the logs. Only when some flows are IP-only does a second pass load them all:
     # attribution needs every flow and all evidence at once (a host seen through the proxy in
     # one file names an address in another).
     partial = out.with_name(f".{out.name}.partial.parquet")
-    evidence: list[pl.DataFrame] = [dns.evidence["dns"]] if dns and "dns" in dns.evidence else []
+    found: list[pl.DataFrame] = [dns.evidence["dns"]] if dns and "dns" in dns.evidence else []
     ip_only = carriers = 0
 
     def sink(kind: str, frame: pl.DataFrame) -> None:
@@ -53,13 +54,13 @@ def run(args) -> int:
         if kind == "flows":
             counts = frame.select(
                 attribution.IP_ONLY.sum().alias("ip_only"),
-                attribution.CARRIES_EVIDENCE.sum().alias("carriers"),
+                evidence.carries_evidence().sum().alias("carriers"),
             )
             ip_only += int(counts["ip_only"][0])
             carriers += int(counts["carriers"][0])
             writer.write(frame)
         else:
-            evidence.append(frame)
+            found.append(frame)
 
     try:
         with FrameWriter(partial, FLOW_SCHEMA) as writer, progress_bar(args.quiet) as progress:
@@ -68,10 +69,10 @@ def run(args) -> int:
             result.files.extend(dns.files)
         # Evidence comes from DNS records or from flows that carry some (Squid next hops, PAN-OS
         # URL logs); without either, IP-only flows stay unattributed and need no second pass.
-        wanted = bool(ip_only and (evidence or carriers))
+        wanted = bool(ip_only and (found or carriers))
         # What attribution needs from all flows is read from the streamed file (a few columns);
         # then the flows are attributed and written batch by batch, in bounded memory.
-        idx = attribution.index(pl.scan_parquet(partial), pl.concat(evidence) if evidence else None) if wanted else None
+        idx = evidence.index(pl.scan_parquet(partial), pl.concat(found) if found else None) if wanted else None
         if idx is not None:
             counts = None
             with FrameWriter(out, FLOW_SCHEMA) as final:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ..errors import InputError, UnknownNameError
+from ..flows import Evidence
 from . import paloalto, squid, winfirewall
 from .base import ParseContext, ParseOptions, ParseOutput, Parser
 from .dns import dnscsv, zeekdns
@@ -25,7 +26,13 @@ REGISTRY: MappingProxyType[str, Parser] = MappingProxyType(
     }
 )
 
-__all__ = ["REGISTRY", "ParseContext", "ParseOptions", "ParseOutput", "Parser", "detect", "get"]
+__all__ = ["REGISTRY", "ParseContext", "ParseOptions", "ParseOutput", "Parser", "declared_evidence", "detect", "get"]
+
+
+def declared_evidence() -> dict[str, Evidence]:
+    """Format → the evidence its flows yield, for the formats that declare some (attribution
+    reads this, never a format's name)."""
+    return {name: p.evidence for name, p in REGISTRY.items() if p.evidence is not None}
 
 
 def get(name: str) -> Parser:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import polars as pl
 
-from ..flows import conform_rejects
+from ..flows import Evidence, conform_rejects
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -82,7 +82,7 @@ class Parser:
     """A registered log format.
 
     ``kind`` is ``"flows"`` for traffic logs (records follow ``FLOW_SCHEMA``) or ``"dns"`` for
-    readers of DNS evidence (records follow ``attribution.EVIDENCE_SCHEMA``).
+    readers of DNS evidence (records follow :data:`analyzer.flows.EVIDENCE_SCHEMA`).
     ``sniff(head, options)`` answers whether a file's first lines are this format.
     ``hint(head)`` may explain why a file that is not sniffed still looks close to this format
     (e.g. a Squid log in a custom logformat), for the error message.
@@ -105,6 +105,8 @@ class Parser:
     writes it only for the first chunk: see ``state_from_first_chunk``)."""
     state_from_first_chunk: bool = False
     """The first chunk of a file sets up ``ctx.state``: it is parsed before any other chunk."""
+    evidence: Evidence | None = None
+    """What the format's flows tell attribution (next hops, sessions by key); None: nothing."""
 
 
 def reject_frame(lines: pl.DataFrame, reason: pl.Expr | str, ctx: ParseContext, fmt: str) -> pl.DataFrame:

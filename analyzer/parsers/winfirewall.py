@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ..flows import conform_flows, conform_rejects, empty_flows
+from ..flows import conform_flows, conform_rejects, empty_flows, local_to_utc
 from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
 
 NAME = "winfirewall"
@@ -260,11 +260,7 @@ def _stamp(date: pl.Expr, time: pl.Expr, is_utc: bool, tz: str) -> pl.Expr:
     stamp = pl.concat_str([date, time], separator=" ").str.strptime(
         pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False
     )
-    if is_utc:
-        return stamp.dt.replace_time_zone("UTC")
-    # The hour repeated when clocks go back cannot be told apart: take its first pass. Times in
-    # the hour skipped when clocks go forward do not exist: null, so the line is rejected.
-    return stamp.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+    return local_to_utc(stamp, "UTC" if is_utc else tz)
 
 
 def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:

@@ -7,7 +7,6 @@ silent loss.
 
 from __future__ import annotations
 
-import zoneinfo
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ import polars as pl
 
 from .. import parsers
 from ..errors import AnalyzerError, InputError
-from ..flows import conform_flows, empty_flows, empty_rejects
+from ..flows import FILES_SCHEMA, conform_flows, empty_flows, empty_rejects, zone_error
 from ..parsers.base import ParseContext, Parsed, ParseOptions, ParseOutput, Parser
 from ..sources import CHUNK_BYTES, LineChunk, SourceFile, expand, iter_chunks, prefetch, read_head
 
@@ -58,22 +57,6 @@ class FileSummary:
         }
 
 
-FILES_SCHEMA = pl.Schema(
-    {
-        "file": pl.String,
-        "format": pl.String,
-        "kind": pl.String,
-        "status": pl.String,
-        "lines": pl.Int64,
-        "records": pl.Int64,
-        "rejects": pl.Int64,
-        "skipped": pl.Int64,
-        "first_reject_line": pl.Int64,
-        "decode_errors": pl.Int64,
-    }
-)
-
-
 @dataclass
 class ReadResult:
     """Flows, DNS evidence, rejects and per-file summaries of one read.
@@ -110,10 +93,8 @@ class ReadResult:
 
 def check_timezone(tz: str) -> str:
     """Return ``tz`` if it is a known IANA zone, else raise a one-line error."""
-    try:
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise AnalyzerError(f"unknown time zone '{tz}' (use an IANA name such as 'Europe/Berlin' or 'UTC')") from None
+    if (problem := zone_error(tz)) is not None:
+        raise AnalyzerError(problem)
     return tz
 
 

@@ -28,11 +28,11 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import tomllib
-import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import PolicyError
+from ..flows import zone_error
 from .patterns import WILDCARD_MODES, PatternError, fold_host, parse_host
 from .profiles import DEFAULT_PROFILE, Entry, Source, parse_entry
 
@@ -166,10 +166,8 @@ def parse_site(data: dict, file: str = "<site>") -> Site:
     wildcard = _choice(data, "wildcard", WILDCARD_MODES, file, "", "subdomains")
     wsus_web_site = _choice(data, "wsus_web_site", tuple(WSUS_PORTS), file, "", "default")
     tz = _text(data, "timezone", file, "", "UTC")
-    try:
-        zoneinfo.ZoneInfo(tz)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise _err(f"unknown time zone '{tz}' (use an IANA name such as 'Europe/Berlin')", file, "timezone") from None
+    if (problem := zone_error(tz)) is not None:
+        raise _err(problem, file, "timezone")
     site_networks = DEFAULT_CLIENT_NETWORKS
     if "client_networks" in data:
         site_networks = _addresses(data["client_networks"], file, "client_networks", networks=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analyzer.attribution import EVIDENCE_SCHEMA
+from analyzer.flows import EVIDENCE_SCHEMA
 from analyzer.parsers.base import ParseContext, ParseOptions
 from analyzer.parsers.dns import dnscsv
 from analyzer.pipeline.read import read_logs

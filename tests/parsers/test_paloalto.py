@@ -312,7 +312,7 @@ def test_sniff_tells_panos_from_squid_and_windows_firewall(real_logs):
 
 
 def test_samples_session_join_gives_traffic_flows_their_hosts():
-    attribution = pytest.importorskip("analyzer.attribution")
+    attribution = pytest.importorskip("analyzer.pipeline.evidence")
     folder = SAMPLES / "paloalto"
     result = read_logs([str(folder / "pa3220-traffic-10.2.log"), str(folder / "pa3220-url-10.2.log")])
     flows = attribution.attribute(result.flows)

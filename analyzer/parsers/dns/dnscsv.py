@@ -12,7 +12,7 @@ read in ``--tz``. ``type`` is a name (``A``, ``AAAA``, ``CNAME``) or its number 
 Fields may be quoted as PowerShell's ``Export-Csv`` quotes them; a line with an empty ``answer``
 (a query without answer) is kept with no answers. Lines starting with ``#`` are comments.
 
-Each line becomes one evidence record (``attribution.EVIDENCE_SCHEMA``) with a one-element
+Each line becomes one evidence record (:data:`analyzer.flows.EVIDENCE_SCHEMA`) with a one-element
 ``answers`` list. The README shows how to export Windows DNS Client and DNS Server logs to it.
 """
 
@@ -20,8 +20,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from ...attribution import conform_evidence, empty_evidence, normalize_answer_lists, normalize_name
-from ...flows import conform_rejects
+from ...flows import (
+    conform_evidence,
+    conform_rejects,
+    empty_evidence,
+    local_to_utc,
+    normalize_answer_lists,
+    normalize_name,
+)
 from ..base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
 
 NAME = "dnscsv"
@@ -53,11 +59,7 @@ def _time(col: pl.Expr, tz: str) -> pl.Expr:
     iso = col.str.strip_chars().str.replace(r"[zZ]$", "+00:00").str.replace(" ", "T", literal=True)
     has_offset = iso.str.contains(r"[+-]\d\d:?\d\d$")
     exact = iso.str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M:%S%.f%z", strict=False)
-    local = (
-        iso.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S%.f", strict=False)
-        .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone("UTC")
-    )
+    local = local_to_utc(iso.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S%.f", strict=False), tz)
     return pl.when(has_offset).then(exact).otherwise(local)
 
 

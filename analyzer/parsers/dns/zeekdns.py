@@ -11,7 +11,7 @@ The header declares the separator and the field names::
 
 ``answers`` and ``TTLs`` are vectors (``a,b,c`` with the set separator); Zeek writes a response's
 CNAME targets and addresses in answer order. One line is one response and becomes one evidence
-record (``attribution.EVIDENCE_SCHEMA``) with its answers as a list. ``-`` is unset and
+record (:data:`analyzer.flows.EVIDENCE_SCHEMA`) with its answers as a list. ``-`` is unset and
 ``(empty)`` an empty vector. ``ts`` is epoch seconds (UTC). Lines whose field count differs from
 ``#fields`` are rejects; ``#`` lines (``#open``/``#close`` too) are skipped headers.
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from ...attribution import conform_evidence, normalize_answer_lists, normalize_name
+from ...flows import conform_evidence, normalize_answer_lists, normalize_name
 from ..base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
 from .dnscsv import by_segment
 

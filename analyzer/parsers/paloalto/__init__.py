@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
+from ...flows import Evidence
 from ...sources import LineChunk, SourceFile
 from ..base import ParseContext, Parsed, ParseOptions, ParseOutput, Parser, reject_frame
 from . import columns as cols
@@ -264,4 +265,6 @@ PARSER = Parser(
     concurrent_chunks=True,
     # The first chunk decides whether the file is a web export (ctx.state); later ones only read it.
     state_from_first_chunk=True,
+    # URL logs carry host and address; TRAFFIC logs of the same session take the URL log's host.
+    evidence=Evidence("session", session_keys=("device", "session_id")),
 )

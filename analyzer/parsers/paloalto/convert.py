@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from ...flows import conform_flows
+from ...flows import conform_flows, fold_host_expr, local_to_utc
 from . import columns as cols
 
 NAME = "paloalto"
@@ -50,7 +50,7 @@ def local_time(col: pl.Expr, tz: str, formats: tuple[str, ...] = (SYSLOG_TIME,))
     """
     parsed = [col.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
     naive = parsed[0] if len(parsed) == 1 else pl.coalesce(parsed)
-    return naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+    return local_to_utc(naive, tz)
 
 
 def _label_expr(text: str) -> pl.Expr:
@@ -150,10 +150,7 @@ def _url_parts(frame: pl.DataFrame) -> pl.DataFrame:
         .select(
             "url",
             "url_path",
-            pl.coalesce(pl.col("_a").struct.field("v6"), pl.col("_a").struct.field("h"))
-            .str.to_lowercase()
-            .str.strip_suffix(".")
-            .alias("_host"),
+            fold_host_expr(pl.coalesce(pl.col("_a").struct.field("v6"), pl.col("_a").struct.field("h"))).alias("_host"),
             pl.col("_a").struct.field("p").cast(pl.Int32, strict=False).alias("_url_port"),
         )
         .with_columns(pl.when(~pl.col("_host").is_in(["", "-"])).then(pl.col("_host")).alias("_host"))

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
-from ...flows import ACTION, conform_flows
+from ...flows import ACTION, IP_LIKE, Evidence, conform_flows, fold_host_expr
 from ..base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
 from . import logformat as squid_logformat
 
@@ -45,7 +45,6 @@ _HEADERS_SUFFIX = r"\s+(\[[^\]]*\])\s+(\[[^\]]*\])\s*$"
 # destination's address (and evidence tying the URL's host to it).
 DIRECT_HIERARCHY = ("HIER_DIRECT", "DIRECT", "ORIGINAL_DST", "CLOSEST_DIRECT", "TIMEOUT_HIER_DIRECT", "TIMEOUT_DIRECT")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ws": 80, "wss": 443}
-_IP_LIKE = r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$"
 
 
 def action_expr(code: pl.Expr, status: pl.Expr, hier: pl.Expr) -> pl.Expr:
@@ -77,7 +76,7 @@ def _decision(code: pl.Expr, status: pl.Expr, hier: pl.Expr, peer: pl.Expr) -> l
     return [
         action_expr(code, status, hier).cast(ACTION).alias("action"),
         (code + "/" + status.cast(pl.String).str.zfill(3)).alias("vendor_action"),
-        pl.when(direct & peer.str.contains(_IP_LIKE)).then(peer).alias("dst_ip"),
+        pl.when(direct & peer.str.contains(IP_LIKE)).then(peer).alias("dst_ip"),
     ]
 
 
@@ -116,7 +115,7 @@ def _parse_heads(heads: pl.LazyFrame) -> pl.LazyFrame:
     g = authority.str.replace(r"^[^@]*@", "").str.extract_groups(
         r"^(?:\[(?P<v6>[^\]]*)\]|(?P<h>[^:]*|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*))(?::(?P<p>\d{1,5}))?$"
     )
-    host = pl.coalesce(g.struct.field("v6"), g.struct.field("h")).str.to_lowercase().str.strip_suffix(".")
+    host = fold_host_expr(pl.coalesce(g.struct.field("v6"), g.struct.field("h")))
     default_port = scheme.replace_strict(_DEFAULT_PORTS, default=None, return_dtype=pl.Int32)
     return heads.select(
         "_head",
@@ -429,4 +428,6 @@ PARSER = Parser(
     parse=parse,
     hint=hint,
     concurrent_chunks=True,
+    # HIER_DIRECT/ip: the proxy's next hop ties the host to its address.
+    evidence=Evidence("proxy"),
 )

@@ -31,6 +31,7 @@ from functools import lru_cache
 import polars as pl
 
 from ...errors import AnalyzerError
+from ...flows import local_to_utc
 
 BUILTIN_NAMES = ("squid", "common", "combined")
 """Definitions that name Squid's built-in formats rather than spell one out."""
@@ -384,7 +385,7 @@ def _time_expr(c: CompiledFormat, tz: str) -> pl.Expr:
     if "%z" in fmt:
         return parsed.dt.convert_time_zone("UTC")
     zone = "UTC" if code.code == "tg" else tz
-    return parsed.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+    return local_to_utc(parsed, zone)
 
 
 def _flow_frame(g: pl.DataFrame, c: CompiledFormat, tz: str) -> pl.DataFrame:
