@@ -12,6 +12,7 @@ from analyzer.errors import AnalyzerError
 from analyzer.flows import FLOW_SCHEMA
 from analyzer.parsers import squid
 from analyzer.parsers.base import ParseContext, ParseOptions
+from analyzer.parsers.squid import custom
 from analyzer.parsers.squid import logformat as squid_logformat
 from analyzer.pipeline.read import read_logs
 
@@ -28,9 +29,7 @@ SAMPLE_DEF = '%ts.%03tu %6tr %>a %>p %Ss/%03>Hs %<st %rm %ru %un %Sh/%<a %<p %mt
 
 
 def _parse(make_lines, lines, definition):
-    return squid_logformat.parse(
-        make_lines(lines), ParseContext("t", ParseOptions(squid_logformat=definition)), definition
-    )
+    return custom.parse(make_lines(lines), ParseContext("t", ParseOptions(squid_logformat=definition)), definition)
 
 
 @pytest.mark.parametrize(
@@ -91,7 +90,7 @@ def _parse(make_lines, lines, definition):
 def test_definitions(make_lines, definition, line, expected):
     lines = make_lines([line])
     ctx = ParseContext("t", ParseOptions(squid_logformat=definition, tz="Europe/Berlin"))
-    flows, bad = squid_logformat.parse(lines, ctx, definition)
+    flows, bad = custom.parse(lines, ctx, definition)
     assert bad.height == 0, bad["reason"].to_list()
     assert flows.schema == FLOW_SCHEMA
     row = flows.row(0, named=True)
@@ -132,7 +131,7 @@ def test_non_matching_lines_are_rejects(make_lines):
 
 def test_count_matches_and_sniff():
     head = ["1793754061.000 192.0.2.10 TCP_MISS/200 GET http://a.test/", "junk"]
-    assert squid_logformat.count_matches(head, "%ts.%03tu %>a %Ss/%03>Hs %rm %ru") == 1
+    assert custom.count_matches(head, "%ts.%03tu %>a %Ss/%03>Hs %rm %ru") == 1
     assert squid.sniff(head, ParseOptions(squid_logformat="%ts.%03tu %>a %Ss/%03>Hs %rm %ru"))
     assert not squid.sniff(["junk", "junk", "x"], ParseOptions(squid_logformat="%ts.%03tu %>a %Ss/%03>Hs %rm %ru"))
 

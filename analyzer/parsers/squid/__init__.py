@@ -21,11 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
-from ...flows import ACTION, IP_LIKE, Evidence, conform_flows, fold_host_expr
+from ...flows import Evidence, conform_flows
 from ..base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
-from . import logformat as squid_logformat
-
-NAME = "squid"
+from . import custom
+from .common import NAME, _decision, finish_flows
+from .logformat import BUILTIN_NAMES
 
 # Shapes used to sniff and to tell a reject's reason.
 _NATIVE_HEAD = re.compile(r"^\s*\d{9,10}(?:\.\d{1,3})?\s+-?\d+\s+\S+\s+[A-Z][A-Z0-9_]*/\d{1,3}\s+-?\d+\s+\S+\s+\S+")
@@ -40,114 +40,6 @@ _COMMON_HEAD = re.compile(_COMMON_RE)
 _CACHE_LOG = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?:\s+kid\d+\||\s*\|)"
 _EPOCH_START = re.compile(r"^\s*\d{9,10}(?:\.\d+)?\s")
 _HEADERS_SUFFIX = r"\s+(\[[^\]]*\])\s+(\[[^\]]*\])\s*$"
-
-# Hierarchy codes whose peer is the origin server itself, so the peer address is the
-# destination's address (and evidence tying the URL's host to it).
-DIRECT_HIERARCHY = ("HIER_DIRECT", "DIRECT", "ORIGINAL_DST", "CLOSEST_DIRECT", "TIMEOUT_HIER_DIRECT", "TIMEOUT_DIRECT")
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ws": 80, "wss": 443}
-
-
-def action_expr(code: pl.Expr, status: pl.Expr, hier: pl.Expr) -> pl.Expr:
-    """Normalized action from Squid's result code, HTTP status and hierarchy code.
-
-    ``TCP_DENIED``/``NONE_NONE``-403/``TCP_DENIED_REPLY`` are policy blocks; 407 is a proxy
-    authentication challenge; ``/000`` and ``_ABORTED`` transfers and 5xx answered over a
-    direct connection failed beyond the proxy; everything else passed.
-    """
-    denied = code.str.contains("DENIED") | (code.is_in(["NONE_NONE", "TAG_NONE", "NONE"]) & (status == 403))
-    return (
-        pl.when(denied & (status == 407))
-        .then(pl.lit("auth-required"))
-        .when(denied)
-        .then(pl.lit("blocked"))
-        .when(
-            (status == 0)
-            | code.str.ends_with("_ABORTED")
-            | ((status >= 500) & hier.str.strip_prefix("TIMEOUT_").is_in(DIRECT_HIERARCHY))
-        )
-        .then(pl.lit("failed"))
-        .otherwise(pl.lit("allowed"))
-    )
-
-
-def _decision(code: pl.Expr, status: pl.Expr, hier: pl.Expr, peer: pl.Expr) -> list[pl.Expr]:
-    """``action``, ``vendor_action`` and ``dst_ip`` (the peer, where it is the origin's address)."""
-    direct = hier.str.strip_prefix("TIMEOUT_").is_in(DIRECT_HIERARCHY)
-    return [
-        action_expr(code, status, hier).cast(ACTION).alias("action"),
-        (code + "/" + status.cast(pl.String).str.zfill(3)).alias("vendor_action"),
-        pl.when(direct & peer.str.contains(IP_LIKE)).then(peer).alias("dst_ip"),
-    ]
-
-
-# What precedes the path of a Squid ``%ru``: ``scheme://authority``, or ``host:port`` of a
-# CONNECT. The first "://" anywhere makes a scheme, as Squid's own URL printing never puts one
-# elsewhere before the path.
-_URL_HEAD = r"^(?:.*?://)?[^/?#]*"
-
-
-def _with_url(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``scheme``, ``dst_host``, ``dst_port`` and ``url_path`` from ``url`` and ``method``.
-
-    URLs are many but their heads (``scheme://authority``) few: rows get the head and the path
-    by position, and the head is parsed once per distinct value, then joined back.
-    """
-    url = pl.col("url")
-    has_scheme = url.str.contains("://", literal=True)
-    frame = frame.with_columns(url.str.extract(_URL_HEAD, 0).alias("_head"))
-    # An authority is what precedes the first '/' (or '?', '#'); URLs like "error:invalid-request"
-    # or a bare "/favicon.ico" have none. A URL without a path has the path "/".
-    frame = frame.with_columns(
-        pl.when(has_scheme).then(url.str.slice(pl.col("_head").str.len_chars()).str.pad_end(1, "/")).alias("url_path"),
-        pl.when(has_scheme | (pl.col("method") == "CONNECT")).then(pl.col("_head")).alias("_head"),
-    )
-    heads = frame.select(pl.col("_head").unique()).drop_nulls()
-    return frame.join(_parse_heads(heads), on="_head", how="left", maintain_order="left").drop("_head")
-
-
-def _parse_heads(heads: pl.LazyFrame) -> pl.LazyFrame:
-    """``scheme``, ``dst_host`` and ``dst_port`` of each distinct ``_head``."""
-    head = pl.col("_head")
-    has_scheme = head.str.contains("://", literal=True)
-    parts = head.str.splitn("://", 2)
-    scheme = pl.when(has_scheme).then(parts.struct.field("field_0").str.to_lowercase()).otherwise(pl.lit("https"))
-    authority = pl.when(has_scheme).then(parts.struct.field("field_1")).otherwise(head)
-    g = authority.str.replace(r"^[^@]*@", "").str.extract_groups(
-        r"^(?:\[(?P<v6>[^\]]*)\]|(?P<h>[^:]*|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*))(?::(?P<p>\d{1,5}))?$"
-    )
-    host = fold_host_expr(pl.coalesce(g.struct.field("v6"), g.struct.field("h")))
-    default_port = scheme.replace_strict(_DEFAULT_PORTS, default=None, return_dtype=pl.Int32)
-    return heads.select(
-        "_head",
-        scheme.alias("scheme"),
-        pl.when(host != "").then(host).alias("dst_host"),
-        pl.coalesce(g.struct.field("p").cast(pl.Int32, strict=False), default_port).alias("dst_port"),
-    )
-
-
-def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> pl.DataFrame:
-    """Shared tail of every Squid variant: host/port from the URL, action, evidence columns.
-
-    Expects columns ``time``, ``src_ip``, ``code``, ``status``, ``hier``, ``peer``, ``method``,
-    ``url``, ``user``, ``bytes``, ``line_no`` and optionally ``_extra`` (a struct for ``extra``).
-    ``action``, ``vendor_action``, ``dst_ip`` and ``extra``, where the frame has them already
-    (the native parser derives them once per distinct value), are kept.
-    """
-    frame = frame.lazy()
-    schema = frame.collect_schema()
-    if "action" not in schema:
-        frame = frame.with_columns(_decision(pl.col("code"), pl.col("status"), pl.col("hier"), pl.col("peer")))
-    if "extra" not in schema and "_extra" in schema:
-        frame = frame.with_columns(pl.col("_extra").struct.json_encode().alias("extra"))
-    out = _with_url(frame).with_columns(
-        pl.when(pl.col("method") != "-").then(pl.col("method")).alias("method"),
-        pl.when(pl.col("user") != "-").then(pl.col("user")).alias("user"),
-        pl.lit("tcp").alias("protocol"),
-        pl.lit("log").alias("host_source"),
-        pl.lit(NAME).alias("source_format"),
-        pl.lit(ctx.file).alias("source_file"),
-    )
-    return conform_flows(out).collect(engine="in-memory")
 
 
 def _parse_native(tok: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
@@ -344,7 +236,7 @@ def _custom(options: ParseOptions) -> str | None:
     """The custom logformat definition to use, or None for the built-in formats (also when
     ``--squid-logformat`` names one of them: ``squid``, ``common``, ``combined``)."""
     fmt = (options.squid_logformat or "").strip()
-    return fmt if fmt and fmt not in squid_logformat.BUILTIN_NAMES else None
+    return fmt if fmt and fmt not in BUILTIN_NAMES else None
 
 
 def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
@@ -356,7 +248,7 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
         lines = lines.filter(~blank)
     skipped = {"blank": n_blank} if n_blank else {}
     if _custom(ctx.options):
-        flows, bad = squid_logformat.parse(lines, ctx, ctx.options.squid_logformat)
+        flows, bad = custom.parse(lines, ctx, ctx.options.squid_logformat)
         rejects = reject_frame(bad, bad["reason"] if "reason" in bad.columns else "", ctx, NAME)
         return ParseOutput(flows, rejects, skipped)
     # Lines are independent of each other, and polars runs most of one frame's steps on one
@@ -403,7 +295,7 @@ def sniff(head: list[str], options: ParseOptions) -> bool:
     if not lines:
         return False
     if _custom(options):
-        hits = squid_logformat.count_matches(lines, options.squid_logformat)
+        hits = custom.count_matches(lines, options.squid_logformat)
     else:
         hits = sum(1 for ln in lines if _NATIVE_HEAD.match(ln) or _COMMON_HEAD.match(ln))
     return hits * 2 >= len(lines)

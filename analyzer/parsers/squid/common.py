@@ -1,0 +1,120 @@
+"""What every Squid variant shares: the decision (action) from result code, status and hierarchy,
+host and port from the URL, and the columns every flow gets (:func:`finish_flows`). The native
+parser (:mod:`analyzer.parsers.squid`) and custom logformats (:mod:`.logformat`) both end here."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ...flows import ACTION, IP_LIKE, conform_flows, fold_host_expr
+from ..base import ParseContext
+
+NAME = "squid"
+
+# Hierarchy codes whose peer is the origin server itself, so the peer address is the
+# destination's address (and evidence tying the URL's host to it).
+DIRECT_HIERARCHY = ("HIER_DIRECT", "DIRECT", "ORIGINAL_DST", "CLOSEST_DIRECT", "TIMEOUT_HIER_DIRECT", "TIMEOUT_DIRECT")
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ws": 80, "wss": 443}
+
+
+def action_expr(code: pl.Expr, status: pl.Expr, hier: pl.Expr) -> pl.Expr:
+    """Normalized action from Squid's result code, HTTP status and hierarchy code.
+
+    ``TCP_DENIED``/``NONE_NONE``-403/``TCP_DENIED_REPLY`` are policy blocks; 407 is a proxy
+    authentication challenge; ``/000`` and ``_ABORTED`` transfers and 5xx answered over a
+    direct connection failed beyond the proxy; everything else passed.
+    """
+    denied = code.str.contains("DENIED") | (code.is_in(["NONE_NONE", "TAG_NONE", "NONE"]) & (status == 403))
+    return (
+        pl.when(denied & (status == 407))
+        .then(pl.lit("auth-required"))
+        .when(denied)
+        .then(pl.lit("blocked"))
+        .when(
+            (status == 0)
+            | code.str.ends_with("_ABORTED")
+            | ((status >= 500) & hier.str.strip_prefix("TIMEOUT_").is_in(DIRECT_HIERARCHY))
+        )
+        .then(pl.lit("failed"))
+        .otherwise(pl.lit("allowed"))
+    )
+
+
+def _decision(code: pl.Expr, status: pl.Expr, hier: pl.Expr, peer: pl.Expr) -> list[pl.Expr]:
+    """``action``, ``vendor_action`` and ``dst_ip`` (the peer, where it is the origin's address)."""
+    direct = hier.str.strip_prefix("TIMEOUT_").is_in(DIRECT_HIERARCHY)
+    return [
+        action_expr(code, status, hier).cast(ACTION).alias("action"),
+        (code + "/" + status.cast(pl.String).str.zfill(3)).alias("vendor_action"),
+        pl.when(direct & peer.str.contains(IP_LIKE)).then(peer).alias("dst_ip"),
+    ]
+
+
+# What precedes the path of a Squid ``%ru``: ``scheme://authority``, or ``host:port`` of a
+# CONNECT. The first "://" anywhere makes a scheme, as Squid's own URL printing never puts one
+# elsewhere before the path.
+_URL_HEAD = r"^(?:.*?://)?[^/?#]*"
+
+
+def _with_url(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``scheme``, ``dst_host``, ``dst_port`` and ``url_path`` from ``url`` and ``method``.
+
+    URLs are many but their heads (``scheme://authority``) few: rows get the head and the path
+    by position, and the head is parsed once per distinct value, then joined back.
+    """
+    url = pl.col("url")
+    has_scheme = url.str.contains("://", literal=True)
+    frame = frame.with_columns(url.str.extract(_URL_HEAD, 0).alias("_head"))
+    # An authority is what precedes the first '/' (or '?', '#'); URLs like "error:invalid-request"
+    # or a bare "/favicon.ico" have none. A URL without a path has the path "/".
+    frame = frame.with_columns(
+        pl.when(has_scheme).then(url.str.slice(pl.col("_head").str.len_chars()).str.pad_end(1, "/")).alias("url_path"),
+        pl.when(has_scheme | (pl.col("method") == "CONNECT")).then(pl.col("_head")).alias("_head"),
+    )
+    heads = frame.select(pl.col("_head").unique()).drop_nulls()
+    return frame.join(_parse_heads(heads), on="_head", how="left", maintain_order="left").drop("_head")
+
+
+def _parse_heads(heads: pl.LazyFrame) -> pl.LazyFrame:
+    """``scheme``, ``dst_host`` and ``dst_port`` of each distinct ``_head``."""
+    head = pl.col("_head")
+    has_scheme = head.str.contains("://", literal=True)
+    parts = head.str.splitn("://", 2)
+    scheme = pl.when(has_scheme).then(parts.struct.field("field_0").str.to_lowercase()).otherwise(pl.lit("https"))
+    authority = pl.when(has_scheme).then(parts.struct.field("field_1")).otherwise(head)
+    g = authority.str.replace(r"^[^@]*@", "").str.extract_groups(
+        r"^(?:\[(?P<v6>[^\]]*)\]|(?P<h>[^:]*|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*))(?::(?P<p>\d{1,5}))?$"
+    )
+    host = fold_host_expr(pl.coalesce(g.struct.field("v6"), g.struct.field("h")))
+    default_port = scheme.replace_strict(_DEFAULT_PORTS, default=None, return_dtype=pl.Int32)
+    return heads.select(
+        "_head",
+        scheme.alias("scheme"),
+        pl.when(host != "").then(host).alias("dst_host"),
+        pl.coalesce(g.struct.field("p").cast(pl.Int32, strict=False), default_port).alias("dst_port"),
+    )
+
+
+def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> pl.DataFrame:
+    """Shared tail of every Squid variant: host/port from the URL, action, evidence columns.
+
+    Expects columns ``time``, ``src_ip``, ``code``, ``status``, ``hier``, ``peer``, ``method``,
+    ``url``, ``user``, ``bytes``, ``line_no`` and optionally ``_extra`` (a struct for ``extra``).
+    ``action``, ``vendor_action``, ``dst_ip`` and ``extra``, where the frame has them already
+    (the native parser derives them once per distinct value), are kept.
+    """
+    frame = frame.lazy()
+    schema = frame.collect_schema()
+    if "action" not in schema:
+        frame = frame.with_columns(_decision(pl.col("code"), pl.col("status"), pl.col("hier"), pl.col("peer")))
+    if "extra" not in schema and "_extra" in schema:
+        frame = frame.with_columns(pl.col("_extra").struct.json_encode().alias("extra"))
+    out = _with_url(frame).with_columns(
+        pl.when(pl.col("method") != "-").then(pl.col("method")).alias("method"),
+        pl.when(pl.col("user") != "-").then(pl.col("user")).alias("user"),
+        pl.lit("tcp").alias("protocol"),
+        pl.lit("log").alias("host_source"),
+        pl.lit(NAME).alias("source_format"),
+        pl.lit(ctx.file).alias("source_file"),
+    )
+    return conform_flows(out).collect(engine="in-memory")
