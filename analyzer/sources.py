@@ -16,11 +16,9 @@ import gzip
 import io
 import os
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from queue import Full, Queue
 from typing import BinaryIO
 
 import polars as pl
@@ -337,42 +335,13 @@ def read_head(src: SourceFile, max_lines: int = 50, max_bytes: int = 256 * 1024)
     return head
 
 
-def prefetch(chunks: Iterator[LineChunk], depth: int = 1) -> Iterator[LineChunk]:
-    """Yield ``chunks`` while a background thread reads ahead up to ``depth`` chunks.
-
-    Reading (file I/O, decompression, splitting into lines) releases the GIL, so it overlaps
-    with parsing the previous chunk on the other core. Errors of the reader are raised here, in
-    the consumer, at the point the failing chunk would have been yielded.
-    """
-    queue: Queue = Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def reader() -> None:
-        try:
-            for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        queue.put(chunk, timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put(done)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            queue.put(exc)
-
-    thread = threading.Thread(target=reader, name="analyzer-reader", daemon=True)
-    thread.start()
+def is_plain(src: SourceFile) -> bool:
+    """Whether ``src`` is a plain UTF-8 file as it is on disk (not compressed, no byte-order
+    mark), which a reader of whole files (polars' ``scan_lines``/``scan_csv``) can read itself."""
     try:
-        while True:
-            item = queue.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+        if compression_of(src.path) is not None:
+            return False
+        with open(src.path, "rb") as fh:
+            return not fh.read(3).startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"))
+    except OSError:
+        return False

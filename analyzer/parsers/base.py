@@ -1,19 +1,33 @@
-"""What a parser is: a name, a sniff of a file's head, and a vectorized parse of lines."""
+"""What a parser is: a name, a sniff of a file's head, and a vectorized parse of one chunk.
+
+A parse is a single-threaded function of one chunk: the reader (:mod:`analyzer.pipeline.read`)
+decides what runs at the same time (chunks side by side, a whole-file reader's parts).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import polars as pl
 
 from ..flows import Evidence, conform_rejects
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
-    from ..sources import LineChunk, SourceFile
+class Chunk(Protocol):
+    """What a parser is handed: ``lines`` (``line_no``, ``text``) and, where the reader has
+    them, the bytes the lines were split from (``data``, else None). The pipeline's chunks
+    (:class:`analyzer.sources.LineChunk`) are such."""
+
+    lines: pl.DataFrame
+    data: bytes | None
+
+
+Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
+"""``map(fn, items)`` that yields the results in the items' order: how a whole-file reader runs
+its independent parts. The pipeline hands a thread pool's (bounded in flight); the default runs
+them one after the other."""
 
 
 @dataclass(frozen=True)
@@ -40,16 +54,10 @@ class ParseContext:
     file: str
     options: ParseOptions = field(default_factory=ParseOptions)
     state: dict = field(default_factory=dict)
-    threads: int | None = None
-    """How many threads a parser may split one chunk over; None: as many as polars' pool has.
-    1 when the reader parses several chunks of the file at once."""
     progress: Callable[[int], None] | None = None
     """For ``parse_file``: called with how many bytes of the file are done, as parts are."""
-
-    @property
-    def slices(self) -> int:
-        """Threads to split one chunk over (``threads``, or the size of polars' pool)."""
-        return self.threads or pl.thread_pool_size()
+    map: Mapper = map
+    """For ``parse_file``: how to run its parts (see :data:`Mapper`); the reader decides."""
 
 
 @dataclass
@@ -66,6 +74,13 @@ class ParseOutput:
     skipped: dict[str, int] = field(default_factory=dict)
     notes: dict[str, object] = field(default_factory=dict)
     """Facts for the file summary, e.g. ``{"lost_events": 59}``; numbers are summed over chunks."""
+
+
+class Resume(NamedTuple):
+    """A whole-file reader's last part when it stopped early: the lines after ``after`` are the
+    chunked path's (the reader reads them chunk by chunk)."""
+
+    after: int
 
 
 class Parsed(NamedTuple):
@@ -94,12 +109,13 @@ class Parser:
     parse: Callable[[pl.DataFrame, ParseContext], ParseOutput]
     kind: str = "flows"
     hint: Callable[[list[str]], str | None] | None = None
-    parse_chunk: Callable[[LineChunk, ParseContext], ParseOutput] | None = None
+    parse_chunk: Callable[[Chunk, ParseContext], ParseOutput] | None = None
     """Optional: parse a whole chunk, which may keep the bytes its lines were split from
-    (``LineChunk.data``); the reader prefers it to ``parse``, and both give the same output."""
-    parse_file: Callable[[SourceFile, list[str], ParseContext], Iterator[Parsed] | None] | None = None
-    """Optional: parse a whole file (given its head) in parts, for files where reading it whole
-    is faster than chunk by chunk; None from it means "read this file chunk by chunk"."""
+    (``Chunk.data``); the reader prefers it to ``parse``, and both give the same output."""
+    parse_file: Callable[[str, int, list[str], ParseContext], Iterator[Parsed | Resume] | None] | None = None
+    """Optional: ``parse_file(path, size, head, ctx)`` parses a whole plain file (not
+    compressed, no byte-order mark: the reader checks) in parts, for files where reading it
+    whole is faster than chunk by chunk; None from it means "read this file chunk by chunk"."""
     concurrent_chunks: bool = False
     """Chunks of one file may be parsed at the same time (``parse`` only reads ``ctx.state``, or
     writes it only for the first chunk: see ``state_from_first_chunk``)."""

@@ -7,9 +7,7 @@ silent loss.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -17,8 +15,9 @@ import polars as pl
 from .. import parsers
 from ..errors import AnalyzerError, InputError
 from ..flows import FILES_SCHEMA, conform_flows, empty_flows, empty_rejects, zone_error
-from ..parsers.base import ParseContext, Parsed, ParseOptions, ParseOutput, Parser
-from ..sources import CHUNK_BYTES, LineChunk, SourceFile, expand, iter_chunks, prefetch, read_head
+from ..parsers.base import ParseContext, Parsed, ParseOptions, Parser, Resume
+from ..sources import CHUNK_BYTES, LineChunk, SourceFile, expand, is_plain, iter_chunks, read_head
+from .concurrency import mapper, ordered_map, prefetch
 
 
 @dataclass
@@ -182,11 +181,7 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
     summary = FileSummary(file=src.name, format=parser.name, kind=parser.kind)
     ctx = ParseContext(file=src.name, options=options)
     on_bytes = (lambda n: progress(src, n)) if progress else None
-    ctx.progress = on_bytes
-    parts = parser.parse_file(src, head, ctx) if parser.parse_file is not None else None
-    if parts is None:
-        parts = _parse_chunks(parser, src, ctx, on_bytes)
-    for n_lines, decode_errors, out in parts:
+    for n_lines, decode_errors, out in _parse(parser, src, head, ctx, on_bytes):
         n_skipped = sum(out.skipped.values())
         if out.records.height + out.rejects.height + n_skipped != n_lines:
             raise AnalyzerError(
@@ -228,46 +223,53 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
     return summary
 
 
-def _parse_chunks(parser: Parser, src: SourceFile, ctx: ParseContext, on_bytes) -> Iterator[Parsed]:
-    """The file parsed chunk by chunk, while a thread reads the next chunks."""
-    chunks = prefetch(iter_chunks(src, progress=on_bytes))
-    run = parser.parse_chunk or (lambda chunk, ctx: parser.parse(chunk.lines, ctx))
+def _parse(parser: Parser, src: SourceFile, head: list[str], ctx: ParseContext, on_bytes) -> Iterator[Parsed]:
+    """The file parsed in parts: by the parser's whole-file reader where it has one and takes
+    the file (plain files only), else chunk by chunk; a reader that stops early (``Resume``)
+    hands the rest of the file to the chunked path."""
     workers = pl.thread_pool_size()
-    if parser.concurrent_chunks and workers > 1 and src.size > CHUNK_BYTES:
-        # A big file: parse whole chunks side by side, each on one thread, rather than each chunk
-        # in slices (splitting one chunk costs more CPU than parsing two at once).
-        ctx.threads = 1
-        parsed = _parse_concurrently(run, chunks, ctx, workers, parser.state_from_first_chunk)
-    else:
-        parsed = ((chunk, run(chunk, ctx)) for chunk in chunks)
-    for chunk, out in parsed:
-        yield Parsed(chunk.lines.height, chunk.decode_errors, out)
+    parts = None
+    if parser.parse_file is not None and is_plain(src):
+        ctx.progress, ctx.map = on_bytes, mapper(workers)
+        parts = parser.parse_file(str(src.path), src.size, head, ctx)
+    if parts is None:
+        yield from _parse_chunks(parser, src, ctx, on_bytes, workers)
+        return
+    for part in parts:
+        if isinstance(part, Resume):
+            yield from _parse_chunks(parser, src, ctx, on_bytes, workers, after=part.after)
+        else:
+            yield part
 
 
-def _parse_concurrently(
-    run: Callable[[LineChunk, ParseContext], ParseOutput],
-    chunks: Iterator[LineChunk],
-    ctx: ParseContext,
-    workers: int,
-    first_alone: bool,
-) -> Iterator[tuple[LineChunk, ParseOutput]]:
-    """Parse ``chunks`` on ``workers`` threads (polars releases the GIL), yielding them in order.
-
-    Up to ``workers`` chunks are in flight, which bounds memory. With ``first_alone`` the first
-    chunk is parsed before the others start, as it sets up ``ctx.state``.
-    """
-    if first_alone:
+def _parse_chunks(
+    parser: Parser, src: SourceFile, ctx: ParseContext, on_bytes, workers: int, after: int = 0
+) -> Iterator[Parsed]:
+    """The file (its lines after line ``after``) parsed chunk by chunk, while a thread reads the
+    next chunks. A big file's chunks are parsed side by side, each on one thread (polars runs
+    most of one chunk's steps on one core)."""
+    chunks = prefetch(iter_chunks(src, progress=on_bytes))
+    if after:
+        chunks = _after(chunks, after)
+    run = parser.parse_chunk or (lambda chunk, ctx: parser.parse(chunk.lines, ctx))
+    if not (parser.concurrent_chunks and workers > 1 and src.size > CHUNK_BYTES):
+        workers = 1
+    if parser.state_from_first_chunk and workers > 1:
+        # The first chunk sets up ctx.state: it is parsed before the others start.
         first = next(chunks, None)
         if first is None:
             return
-        yield first, run(first, ctx)
-    with ThreadPoolExecutor(workers, thread_name_prefix="analyzer-parse") as pool:
-        pending: deque = deque()
-        for chunk in chunks:
-            pending.append((chunk, pool.submit(run, chunk, ctx)))
-            if len(pending) >= workers:
-                done, future = pending.popleft()
-                yield done, future.result()
-        while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
+        yield Parsed(first.lines.height, first.decode_errors, run(first, ctx))
+    for chunk, out in ordered_map(lambda chunk: (chunk, run(chunk, ctx)), chunks, workers):
+        yield Parsed(chunk.lines.height, chunk.decode_errors, out)
+
+
+def _after(chunks: Iterator[LineChunk], after: int) -> Iterator[LineChunk]:
+    """The chunks' lines after line ``after``."""
+    for chunk in chunks:
+        lines = chunk.lines
+        if not lines.height or lines["line_no"][-1] <= after:
+            continue
+        if lines["line_no"][0] <= after:
+            chunk = LineChunk(lines.filter(pl.col("line_no") > after), chunk.decode_errors)
+        yield chunk

@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analyzer.parsers.base import ParseContext
+from analyzer.parsers.base import ParseContext, Resume
 from analyzer.parsers.paloalto import stream as paloalto_stream
 from analyzer.pipeline.read import read_logs
-from analyzer.sources import SourceFile
+from analyzer.sources import SourceFile, is_plain
 from tests.parsers.test_paloalto import TRAFFIC_81, URL_81, payload
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
@@ -65,7 +65,7 @@ def test_every_kind_of_line_gives_the_same_result(tmp_path, monkeypatch, ending)
     path = tmp_path / "pan.log"
     path.write_bytes(ending.join(_lines()).encode())
     monkeypatch.setattr(paloalto_stream, "MIN_BYTES", 0)
-    parts = paloalto_stream.parse_file(_src(path), [], _ctx())
+    parts = _parse_file(path)
     assert parts is not None  # read by the streaming path, not handed back
     assert_same(path, monkeypatch)
 
@@ -85,7 +85,7 @@ def test_a_quote_left_open_sends_the_file_to_the_chunked_path(tmp_path, monkeypa
     path = tmp_path / "open.log"
     path.write_text("\n".join(lines) + "\n")
     monkeypatch.setattr(paloalto_stream, "MIN_BYTES", 0)
-    assert paloalto_stream.parse_file(_src(path), [], _ctx()) is None
+    assert _parse_file(path) is None
     assert_same(path, monkeypatch)
 
 
@@ -98,17 +98,20 @@ def test_a_field_the_csv_reader_refuses_midway_is_read_again_chunk_by_chunk(tmp_
     lines[bad] = HEADER + payload(TRAFFIC_81).replace(",allow-updates,,", ',allow"x,"ab,')
     path = tmp_path / "midway.log"
     path.write_text("\n".join(lines) + "\n")
-    rest: list[int] = []
-    original = paloalto_stream._rest
-    monkeypatch.setattr(
-        paloalto_stream, "_rest", lambda src, ctx, after: rest.append(after) or original(src, ctx, after)
-    )
-    assert_same(path, monkeypatch, batch_rows=2000)
+    with monkeypatch.context() as m:
+        m.setattr(paloalto_stream, "MIN_BYTES", 0)
+        m.setattr(paloalto_stream, "BATCH_ROWS", 2000)
+        rest = [part.after for part in _parse_file(path) if isinstance(part, Resume)]
     assert rest and 0 < rest[0] <= bad  # the lines before it came from the streaming path
+    assert_same(path, monkeypatch, batch_rows=2000)
 
 
 def _src(path: Path):
     return SourceFile(path=path, name=str(path))
+
+
+def _parse_file(path: Path):
+    return paloalto_stream.parse_file(str(path), path.stat().st_size, [], _ctx())
 
 
 def _ctx():
@@ -127,12 +130,14 @@ def test_only_big_plain_syslog_files_are_streamed(tmp_path, monkeypatch):
     export = SAMPLES / "paloalto" / "pa3220-export-traffic.csv"
     head = lambda p: p.read_text(errors="replace").splitlines()[:5]  # noqa: E731
     monkeypatch.setattr(paloalto_stream, "MIN_BYTES", 0)
-    assert paloalto_stream.eligible(_src(plain), head(plain))
-    assert not paloalto_stream.eligible(_src(zipped), [])
-    assert not paloalto_stream.eligible(_src(bom), head(plain))
-    assert not paloalto_stream.eligible(_src(export), head(export))
+    size = plain.stat().st_size
+    # The reader offers the parser plain files only; the parser takes big syslog files.
+    assert is_plain(_src(plain)) and paloalto_stream.eligible(size, head(plain))
+    assert not is_plain(_src(zipped))
+    assert not is_plain(_src(bom))
+    assert not paloalto_stream.eligible(export.stat().st_size, head(export))
     monkeypatch.setattr(paloalto_stream, "MIN_BYTES", 1 << 30)
-    assert not paloalto_stream.eligible(_src(plain), head(plain))
+    assert not paloalto_stream.eligible(size, head(plain))
 
 
 def test_counts_add_up_with_a_frame_of_every_line(tmp_path, monkeypatch):
@@ -161,7 +166,7 @@ def test_undecodable_bytes_send_the_file_to_the_chunked_path(tmp_path, monkeypat
     lines[5] = lines[5].replace(b"PA-3220", b"PA-\xff3220", 1)
     path.write_bytes(b"\n".join(lines) + b"\n")
     monkeypatch.setattr(paloalto_stream, "MIN_BYTES", 0)
-    assert paloalto_stream.parse_file(_src(path), [], _ctx()) is None
+    assert _parse_file(path) is None
     assert_same(path, monkeypatch)
     assert _read(path, True, monkeypatch).files[0].decode_errors == 1
 
@@ -171,7 +176,7 @@ def test_lines_written_after_the_lines_pass_are_not_read(tmp_path, monkeypatch):
     path = tmp_path / "live.log"
     path.write_text("\n".join(_lines()) + "\n")
     monkeypatch.setattr(paloalto_stream, "MIN_BYTES", 0)
-    parts = paloalto_stream.parse_file(_src(path), [], _ctx())
+    parts = _parse_file(path)
     with path.open("a") as fh:
         fh.write("\n".join(_lines()) + "\n")
     assert sum(part.lines for part in parts) == len(_lines())

@@ -215,9 +215,13 @@ def test_reject_reasons(make_lines, line, reason):
     assert out.rejects["raw"][0] == line
 
 
-def test_large_chunk_parsed_in_slices_as_line_by_line(make_lines):
-    """A chunk big enough to be parsed in slices side by side gives what parsing it in small
-    pieces gives: same flows, rejects and blanks, in line order."""
+BIG = 10_000
+"""Lines of a large chunk (the reader's chunks hold about 100,000 Squid lines)."""
+
+
+def test_large_chunk_parsed_whole_as_in_pieces(make_lines):
+    """A large chunk gives what parsing it in small pieces gives: same flows, rejects and
+    blanks, in line order."""
     shapes = [
         f"{T}    234 {P} TCP_TUNNEL/200 55750 CONNECT fe2.update.microsoft.com:443 - HIER_DIRECT/203.0.113.42 -",
         f"{T} 5 {P} TCP_MISS/200 10 GET http://a.test/ CORP\\John Smith HIER_DIRECT/203.0.113.7 text/html",
@@ -226,9 +230,9 @@ def test_large_chunk_parsed_in_slices_as_line_by_line(make_lines):
         "1793846577.245    51 192.0.2.104 TCP_MISS/200 1834 GET http://www.exam",
         "",
     ]
-    lines = [shapes[i % len(shapes)] for i in range(3 * squid._MIN_SLICE)]
+    lines = [shapes[i % len(shapes)] for i in range(3 * BIG)]
     whole = squid.parse(make_lines(lines), ParseContext("t.log"))
-    step = squid._MIN_SLICE // 2
+    step = BIG // 2
     pieces = [
         squid.parse(make_lines(lines[i : i + step], first=i + 1), ParseContext("t.log"))
         for i in range(0, len(lines), step)
@@ -239,11 +243,10 @@ def test_large_chunk_parsed_in_slices_as_line_by_line(make_lines):
     assert whole.records["line_no"].is_sorted() and whole.records.height == 4 * len(lines) // len(shapes)
 
 
-def test_header_keys_decided_per_chunk_not_per_slice(make_lines):
-    """``extra`` has the log_mime_hdrs keys on every line of a chunk where one line has headers,
-    whichever slice of the chunk the line falls in."""
+def test_header_keys_decided_per_chunk(make_lines):
+    """``extra`` has the log_mime_hdrs keys on every line of a chunk where one line has headers."""
     plain = f"{T} 5 {P} TCP_MISS/200 10 GET http://a.test/ - HIER_DIRECT/203.0.113.7 text/html"
-    lines = [f"{plain} [Host: a.test] [HTTP/1.1 200 OK]"] + [plain] * (3 * squid._MIN_SLICE)
+    lines = [f"{plain} [Host: a.test] [HTTP/1.1 200 OK]"] + [plain] * (3 * BIG)
     extras = squid.parse(make_lines(lines), ParseContext("t.log")).records["extra"]
     assert extras.str.contains('"req_headers":', literal=True).all()
     assert json.loads(extras[0])["req_headers"] == "[Host: a.test]" and json.loads(extras[1])["req_headers"] is None

@@ -103,11 +103,13 @@ def test_chunks_parsed_side_by_side_equal_one_by_one(monkeypatch, sample):
     original = sources.iter_chunks
     monkeypatch.setattr(read, "iter_chunks", lambda src, progress=None: original(src, 512, progress))
     monkeypatch.setattr(read, "CHUNK_BYTES", 0)
-    calls: list[int | None] = []
-    parse = read._parse_concurrently
-    monkeypatch.setattr(read, "_parse_concurrently", lambda *a: calls.append(a[2].threads) or parse(*a))
+    calls: list[int] = []
+    ordered = read.ordered_map
+    monkeypatch.setattr(
+        read, "ordered_map", lambda fn, items, workers: calls.append(workers) or ordered(fn, items, workers)
+    )
     side_by_side = read_logs([path])
-    assert calls == [1]
+    assert calls == [pl.thread_pool_size()]
     assert side_by_side.flows.equals(one_by_one.flows)
     assert side_by_side.rejects.equals(one_by_one.rejects)
     assert side_by_side.files_frame.equals(one_by_one.files_frame)

@@ -16,26 +16,28 @@ the whole file on every core at once, and only the per-batch checks run in Pytho
 3. Rejects of the CSV pass get their text in a last pass over the lines (only if there are any).
 
 If the CSV reader fails part way (a malformed quoted field), everything after the last batch
-handed out is parsed by the chunked path, so no line is lost or counted twice.
+handed out goes back to the reader (a :class:`~analyzer.parsers.base.Resume` part), which reads
+it chunk by chunk, so no line is lost or counted twice.
+
+The reader calls :func:`parse_file` only for plain files (not compressed, no byte-order mark)
+and runs the batches with ``ctx.map`` (on threads: the pipeline decides); this module reads
+files, it starts no thread.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
 from ...errors import AnalyzerError
 from ...flows import empty_flows
-from ...sources import LineChunk, SourceFile, compression_of, iter_chunks
-from .. import paloalto as pa
-from ..base import ParseContext, Parsed, ParseOutput
+from ..base import ParseContext, Parsed, ParseOutput, Resume
 from . import columns as cols
 from . import convert as flows
 from . import csvsplit as paloalto_csv
 from . import export
+from . import syslog as pa
 
 MIN_BYTES = 64 * 1024 * 1024
 """Smaller files take the chunked path: the streaming passes cost a fixed start-up."""
@@ -57,27 +59,21 @@ _SET_ASIDE = (
 )
 
 
-def eligible(src: SourceFile, head: list[str]) -> bool:
-    """A big plain UTF-8 syslog file (no BOM, not compressed, not a web-UI export)."""
-    try:
-        if src.size < MIN_BYTES or compression_of(src.path) is not None:
-            return False
-        with open(src.path, "rb") as fh:
-            if fh.read(3).startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-                return False
-    except OSError:
+def eligible(size: int, head: list[str]) -> bool:
+    """A big plain syslog file (the reader offers only plain files), not a web-UI export."""
+    if size < MIN_BYTES:
         return False
     first = next((line for line in head if line.strip()), None)
     return first is None or export.header_fields(first) is None
 
 
-def parse_file(src: SourceFile, head: list[str], ctx: ParseContext) -> Iterator[Parsed] | None:
-    """The file's lines parsed in parts (each with the count of lines it accounts for), or None
-    when the file takes the chunked path (see the module's description)."""
-    if not eligible(src, head):
+def parse_file(path: str, size: int, head: list[str], ctx: ParseContext) -> Iterator[Parsed | Resume] | None:
+    """The plain file at ``path`` (``size`` bytes) parsed in parts (each with the count of lines
+    it accounts for), or None when the file takes the chunked path (see the module's
+    description)."""
+    if not eligible(size, head):
         return None
     ctx.state["export_header"] = None
-    path = str(src.path)
     lines = pl.scan_lines(path, name="text").with_row_index("line_no", offset=1)
     try:
         aside, counts = pl.collect_all(
@@ -94,7 +90,7 @@ def parse_file(src: SourceFile, head: list[str], ctx: ParseContext) -> Iterator[
         return None
     if counts["unbalanced"][0]:
         return None
-    return _parts(src, ctx, aside, int(counts["lines"][0]), bool(counts["threat"][0]))
+    return _parts(path, size, ctx, aside, int(counts["lines"][0]), bool(counts["threat"][0]))
 
 
 def _csv(path: str, threat: bool, n_lines: int | None = None) -> pl.LazyFrame:
@@ -109,51 +105,51 @@ def _csv(path: str, threat: bool, n_lines: int | None = None) -> pl.LazyFrame:
     )
 
 
-def _parts(src: SourceFile, ctx: ParseContext, aside: pl.DataFrame, n_lines: int, threat: bool) -> Iterator[Parsed]:
-    done = 0  # every line up to this one is handed out (or in flight)
+def _parts(
+    path: str, size: int, ctx: ParseContext, aside: pl.DataFrame, n_lines: int, threat: bool
+) -> Iterator[Parsed | Resume]:
+    read = {"done": 0, "failed": False}  # every line up to "done" is handed out (or in flight)
     pending: list[pl.DataFrame] = []  # rejects of the CSV pass, waiting for their text
-    batches = iter(_csv(str(src.path), threat, n_lines).collect_batches(chunk_size=BATCH_ROWS))
-    workers = ctx.slices
-    failed = False
-    with ThreadPoolExecutor(workers, thread_name_prefix="analyzer-parse") as pool:
-        in_flight: deque = deque()
+
+    def batches() -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+        frames = iter(_csv(path, threat, n_lines).collect_batches(chunk_size=BATCH_ROWS))
         while True:
             try:
-                batch = next(batches, None)
+                batch = next(frames, None)
             except pl.exceptions.PolarsError:  # a malformed quoted field, say
-                failed = True
-                break
+                read["failed"] = True
+                return
             if batch is None:
-                break
+                return
             last = int(batch["line_no"][-1])
-            part = aside.filter(pl.col("line_no").is_between(done + 1, last))
-            in_flight.append(pool.submit(_batch, batch, part, ctx))
-            done = last
-            while len(in_flight) >= workers:
-                yield _handed(in_flight.popleft().result(), pending)
-                _progress(ctx, src, done, n_lines)
-        while in_flight:
-            yield _handed(in_flight.popleft().result(), pending)
-        _progress(ctx, src, done, n_lines)
-    if failed:
+            yield batch, aside.filter(pl.col("line_no").is_between(read["done"] + 1, last))
+            read["done"] = last
+
+    for part, rejects in ctx.map(lambda item: _batch(*item, ctx), batches()):
+        if rejects.height:
+            pending.append(rejects)
+        yield part
+        _progress(ctx, size, read["done"], n_lines)
+    done = read["done"]
+    if read["failed"]:
         # Batches come in line order: what follows the last one is read again, chunk by chunk.
-        yield from _rest(src, ctx, done)
+        yield Resume(done)
     else:
         # The CSV reader's rows are the file's lines (no quote ran on: no line has an odd number
         # of quotes), but blank lines at the very end may give no row.
         tail = aside.filter(pl.col("line_no") > done)
         if done + tail.height != n_lines:
-            raise AnalyzerError(f"internal error: the CSV reader gave {done} rows for {n_lines} lines in {src.name}")
+            raise AnalyzerError(f"internal error: the CSV reader gave {done} rows for {n_lines} lines in {ctx.file}")
         if tail.height:
             yield Parsed(tail.height, 0, pa.parse(tail, ctx))
     if pending:
-        yield _with_text(str(src.path), pl.concat(pending).sort("line_no"))
+        yield _with_text(path, pl.concat(pending).sort("line_no"))
 
 
-def _progress(ctx: ParseContext, src: SourceFile, done: int, n_lines: int) -> None:
+def _progress(ctx: ParseContext, size: int, done: int, n_lines: int) -> None:
     # Bytes done, estimated from lines done: the CSV reader does not say where it is in the file.
     if ctx.progress is not None and n_lines:
-        ctx.progress(min(src.size, src.size * done // n_lines))
+        ctx.progress(min(size, size * done // n_lines))
 
 
 def _batch(batch: pl.DataFrame, aside: pl.DataFrame, ctx: ParseContext) -> tuple[Parsed, pl.DataFrame]:
@@ -171,13 +167,6 @@ def _batch(batch: pl.DataFrame, aside: pl.DataFrame, ctx: ParseContext) -> tuple
     return Parsed(n - rejects.height, 0, out), rejects
 
 
-def _handed(result: tuple[Parsed, pl.DataFrame], pending: list[pl.DataFrame]) -> Parsed:
-    part, rejects = result
-    if rejects.height:
-        pending.append(rejects)
-    return part
-
-
 def _with_text(path: str, rejects: pl.DataFrame) -> Parsed:
     """The CSV pass's rejects, with the text of their lines read in a last pass."""
     texts = (
@@ -189,14 +178,3 @@ def _with_text(path: str, rejects: pl.DataFrame) -> Parsed:
     )
     full = rejects.drop("raw").join(texts, on="line_no", how="left").select(rejects.columns)
     return Parsed(full.height, 0, ParseOutput(empty_flows(), full))
-
-
-def _rest(src: SourceFile, ctx: ParseContext, after: int) -> Iterator[Parsed]:
-    """The lines after line ``after``, by the chunked path."""
-    for chunk in iter_chunks(src, progress=ctx.progress):
-        lines = chunk.lines
-        if not lines.height or lines["line_no"][-1] <= after:
-            continue
-        if lines["line_no"][0] <= after:
-            chunk = LineChunk(lines.filter(pl.col("line_no") > after), chunk.decode_errors)
-        yield Parsed(chunk.lines.height, chunk.decode_errors, pa.parse_chunk(chunk, ctx))

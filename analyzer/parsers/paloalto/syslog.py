@@ -1,10 +1,4 @@
-"""Palo Alto Networks PAN-OS: syslog CSV of every version, and web-UI "Export to CSV" files.
-
-Syslog lines carry a CSV payload behind any header (BSD with or without PRI and host, RFC 5424,
-a relay's ISO time stamp) or none; the payload is found by its shape
-``N,YYYY/MM/DD hh:mm:ss,`` rather than by position. Columns are read by position
-(:mod:`.columns`): TRAFFIC, THREAT (subtype ``url`` gives the host) and DECRYPTION logs
-become flows; other log types are rejects that name the type.
+"""PAN-OS syslog lines (and web-UI exports) of one chunk parsed into flows and rejects.
 
 Splitting is vectorized and quote-aware: the chunk's lines are handed to polars' CSV reader as
 they are, reading only the needed columns; the syslog header simply ends up in column 0, which
@@ -12,26 +6,14 @@ must end in the payload's first number. Lines where that does not hold (a header
 no header shape at all), and lines with relay-escaped quotes (``\\"``) or unquoted brace lists
 (Link Switches ``{a,b}``), take a second pass: the payload is cut out by its shape, ``\\"``
 becomes ``"`` and brace lists are quoted, then they are split again. Every row's anchors are
-then checked (:func:`.convert.checks`), so a shifted line is a reject, never a shifted
-flow.
-
-Times: PAN-OS writes local time without a zone. The 10.x high-resolution timestamp (TRAFFIC
-column 102, THREAT 107) carries its offset and is used when present; otherwise the generated
-time (column 6, when the event happened, rather than the receive time) is read in
-``ParseOptions.tz``. Each file's notes say which zone was used.
+then checked (:func:`.convert.checks`), so a shifted line is a reject, never a shifted flow.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-
 import polars as pl
 
-from ...flows import Evidence
-from ...sources import LineChunk, SourceFile
-from ..base import ParseContext, Parsed, ParseOptions, ParseOutput, Parser, reject_frame
+from ..base import Chunk, ParseContext, ParseOutput, reject_frame
 from . import columns as cols
 from . import convert as flows
 from . import csvsplit as paloalto_csv
@@ -40,7 +22,6 @@ from . import export
 NAME = flows.NAME
 
 PAYLOAD = r"(?:^|\s)\d+,\d{4}/\d\d/\d\d \d\d:\d\d:\d\d,"
-_SNIFF = re.compile(r"(?:^|\s)\d+,\d{4}/\d\d/\d\d \d\d:\d\d:\d\d,[^,]*,[A-Z][A-Z0-9_-]*,")
 _DATE = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d$"
 HEAD = r"^[^,]*?(?:^|\s)\d+,"
 """A syslog line whose header ends where the payload's first number begins."""
@@ -173,18 +154,10 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
     return _parse(lines, None, ctx)
 
 
-def parse_chunk(chunk: LineChunk, ctx: ParseContext) -> ParseOutput:
+def parse_chunk(chunk: Chunk, ctx: ParseContext) -> ParseOutput:
     """:func:`parse` of a chunk, reading syslog columns straight from the chunk's bytes when it
     has them (no copy of the lines into one buffer for the CSV reader)."""
     return _parse(chunk.lines, chunk.data, ctx)
-
-
-def parse_file(src: SourceFile, head: list[str], ctx: ParseContext) -> Iterator[Parsed] | None:
-    """A big plain syslog file read whole by polars' streaming engine (see
-    :mod:`.stream`); None for other files, which are read chunk by chunk."""
-    from . import stream as paloalto_stream  # it builds on this module
-
-    return paloalto_stream.parse_file(src, head, ctx)
 
 
 def _parse(lines: pl.DataFrame, data: bytes | None, ctx: ParseContext) -> ParseOutput:
@@ -206,29 +179,8 @@ def _parse(lines: pl.DataFrame, data: bytes | None, ctx: ParseContext) -> ParseO
     if n_blank:
         lines = lines.filter(~blank)
         split = split.filter(~blank) if split is not None else None
-    # Syslog lines are independent of each other, and polars runs one chunk's steps mostly on
-    # one core: parse slices of the chunk side by side (polars releases the GIL).
-    n = min(ctx.slices, lines.height // _MIN_SLICE) if lines.height >= 2 * _MIN_SLICE else 1
-    if n > 1:
-        size = -(-lines.height // n)
-        with ThreadPoolExecutor(n) as pool:
-            parts = list(
-                pool.map(
-                    lambda i: _parse_syslog(
-                        lines.slice(i * size, size), None if split is None else split.slice(i * size, size), ctx
-                    ),
-                    range(n),
-                )
-            )
-        flow_frame = pl.concat([f for f, _ in parts])
-        rejects = pl.concat([r for _, r in parts])
-    else:
-        flow_frame, rejects = _parse_syslog(lines, split, ctx)
+    flow_frame, rejects = _parse_syslog(lines, split, ctx)
     return ParseOutput(flow_frame, rejects, {"blank": n_blank} if n_blank else {}, notes)
-
-
-_MIN_SLICE = 5000
-"""Fewer lines than this per slice are not worth a thread."""
 
 
 def _parse_syslog(
@@ -241,30 +193,3 @@ def _parse_syslog(
         more = reject_frame(unreadable, pl.col("_reason"), ctx, NAME)
         rejects = pl.concat([rejects, more]).sort("line_no")
     return flow_frame, rejects
-
-
-def sniff(head: list[str], options: ParseOptions) -> bool:
-    """PAN-OS when the first non-blank line is a web-UI export header, or when at least half of
-    the first non-blank lines hold a PAN-OS CSV payload (``N,YYYY/MM/DD hh:mm:ss,x,TYPE,``)."""
-    lines = [ln for ln in head if ln.strip()][:20]
-    if not lines:
-        return False
-    if export.header_fields(lines[0]) is not None:
-        return True
-    hits = sum(1 for ln in lines if _SNIFF.search(ln))
-    return hits * 2 >= len(lines)
-
-
-PARSER = Parser(
-    name=NAME,
-    description="Palo Alto PAN-OS: syslog CSV (TRAFFIC, THREAT/url, any version and header), web-UI CSV exports",
-    sniff=sniff,
-    parse=parse,
-    parse_chunk=parse_chunk,
-    parse_file=parse_file,
-    concurrent_chunks=True,
-    # The first chunk decides whether the file is a web export (ctx.state); later ones only read it.
-    state_from_first_chunk=True,
-    # URL logs carry host and address; TRAFFIC logs of the same session take the URL log's host.
-    evidence=Evidence("session", session_keys=("device", "session_id")),
-)

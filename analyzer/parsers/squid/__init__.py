@@ -11,13 +11,12 @@ type from the right, and the user in between. The optional ``log_mime_hdrs`` suf
 
 Parsing is vectorized: lines are split on single spaces and the padding's empty tokens skipped;
 what has few distinct values (result code and hierarchy, URL heads ``scheme://authority``) is
-parsed once per distinct value and joined back; large chunks are parsed in slices side by side.
+parsed once per distinct value and joined back.
 """
 
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
@@ -251,22 +250,10 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
         flows, bad = custom.parse(lines, ctx, ctx.options.squid_logformat)
         rejects = reject_frame(bad, bad["reason"] if "reason" in bad.columns else "", ctx, NAME)
         return ParseOutput(flows, rejects, skipped)
-    # Lines are independent of each other, and polars runs most of one frame's steps on one
-    # core: parse slices of the chunk side by side (polars releases the GIL).
-    # Whether ``extra`` has the header keys is decided for the whole chunk, as before slicing.
+    # Whether ``extra`` has the header keys is decided for the whole chunk.
     headers = bool(lines["text"].str.ends_with("]").any())
-    n = min(ctx.slices, lines.height // _MIN_SLICE)
-    if n > 1:
-        size = -(-lines.height // n)
-        with ThreadPoolExecutor(n) as pool:
-            parts = list(pool.map(lambda i: _parse_lines(lines.slice(i * size, size), ctx, headers), range(n)))
-        return ParseOutput(pl.concat([f for f, _ in parts]), pl.concat([r for _, r in parts]), skipped)
     flows, rejects = _parse_lines(lines, ctx, headers)
     return ParseOutput(flows, rejects, skipped)
-
-
-_MIN_SLICE = 10_000
-"""Fewer lines than this per slice are not worth a thread."""
 
 
 def _parse_lines(lines: pl.DataFrame, ctx: ParseContext, headers: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
