@@ -229,7 +229,7 @@ def test_batch_by_batch_equals_all_at_once(tmp_path, monkeypatch, capsys):
     # The parse command attributes its streamed flows batch by batch against one index; the check
     # attributes them all at once: the flows and the summary line must not differ.
     import analyzer.attribution as attribution
-    import analyzer.cli.parse as parse_cli
+    import analyzer.pipeline.stream as stream
     from analyzer.pipeline import evidence
     from analyzer.pipeline.read import read_logs
 
@@ -238,7 +238,7 @@ def test_batch_by_batch_equals_all_at_once(tmp_path, monkeypatch, capsys):
         ([SAMPLES / "paloalto" / "pa3220-traffic-10.2.log", SAMPLES / "paloalto" / "pa3220-url-10.2.log"], [], "UTC"),
         ([SAMPLES / "squid"], [], "UTC"),
     ]
-    monkeypatch.setattr(parse_cli, "_BATCH_ROWS", 5)
+    monkeypatch.setattr(stream, "BATCH_ROWS", 5)
     for logs, dns, tz in cases:
         read = read_logs([str(p) for p in [*logs, *dns]], options=attribution_options(tz))
         whole = attribute(read.flows, read.evidence.get("dns"))

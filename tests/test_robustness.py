@@ -79,7 +79,7 @@ def test_a_bug_is_one_line_not_a_traceback(monkeypatch, write, capsys):
     def broken(*args, **kwargs):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(parse_command, "read_logs", broken)
+    monkeypatch.setattr(parse_command, "parse_to_file", broken)
     monkeypatch.delenv("ANALYZER_DEBUG", raising=False)
     assert main(["parse", str(write("a.log", "x\n")), "-o", "x.parquet"]) == 2
     err = capsys.readouterr().err

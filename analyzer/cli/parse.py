@@ -6,15 +6,8 @@ Exits 2 with one line on unreadable paths, unknown formats or a file where nothi
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import polars as pl
-
-from .. import attribution
-from ..flows import FLOW_SCHEMA
-from ..output import FrameWriter, format_of, write_frame
-from ..pipeline import evidence
-from ..pipeline.read import read_logs
+from ..output import format_of, write_frame
+from ..pipeline.stream import parse_to_file
 from .common import add_input_arguments, files_table, parse_options, print_table, progress_bar
 
 
@@ -31,84 +24,18 @@ def add_arguments(parser) -> None:
     )
 
 
-_BATCH_ROWS = 256 * 1024
-
-
 def run(args) -> int:
     format_of(args.output)
     if args.rejects:
         format_of(args.rejects)
-    options = parse_options(args)
-    dns = evidence.read_evidence(args.dns, options) if args.dns else None
-    out = Path(args.output)
-    # Flows stream to a temporary Parquet file chunk by chunk, so memory stays bounded whatever
-    # the size of the logs. Only when some flows are IP-only does a second pass load them all:
-    # attribution needs every flow and all evidence at once (a host seen through the proxy in
-    # one file names an address in another).
-    partial = out.with_name(f".{out.name}.partial.parquet")
-    found: list[pl.DataFrame] = [dns.evidence["dns"]] if dns and "dns" in dns.evidence else []
-    ip_only = carriers = 0
-
-    def sink(kind: str, frame: pl.DataFrame) -> None:
-        nonlocal ip_only, carriers
-        if kind == "flows":
-            counts = frame.select(
-                attribution.IP_ONLY.sum().alias("ip_only"),
-                evidence.carries_evidence().sum().alias("carriers"),
-            )
-            ip_only += int(counts["ip_only"][0])
-            carriers += int(counts["carriers"][0])
-            writer.write(frame)
-        else:
-            found.append(frame)
-
-    try:
-        with FrameWriter(partial, FLOW_SCHEMA) as writer, progress_bar(args.quiet) as progress:
-            result = read_logs(args.paths, format=args.format, options=options, progress=progress, sink=sink)
-        if dns:
-            result.files.extend(dns.files)
-        # Evidence comes from DNS records or from flows that carry some (Squid next hops, PAN-OS
-        # URL logs); without either, IP-only flows stay unattributed and need no second pass.
-        wanted = bool(ip_only and (found or carriers))
-        # What attribution needs from all flows is read from the streamed file (a few columns);
-        # then the flows are attributed and written batch by batch, in bounded memory.
-        idx = evidence.index(pl.scan_parquet(partial), pl.concat(found) if found else None) if wanted else None
-        if idx is not None:
-            counts = None
-            with FrameWriter(out, FLOW_SCHEMA) as final:
-                for batch in pl.scan_parquet(partial).collect_batches(chunk_size=_BATCH_ROWS):
-                    flows = attribution.attribute_batch(batch, idx)
-                    final.write(flows)
-                    counts = attribution.tally(flows, counts)
-            attributed = attribution.summary_line(counts)
-        elif wanted:  # evidence, but none about these flows
-            attributed = attribution.summary_line(pl.DataFrame({"source": [None], "len": [ip_only]}))
-            _move(partial, out)
-        else:
-            attributed = (
-                f"no evidence to attribute {ip_only:,} IP-only flows (give DNS evidence with --dns)"
-                if ip_only
-                else "no IP-only flows to attribute"
-            )
-            _move(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
+    with progress_bar(args.quiet) as progress:
+        done = parse_to_file(
+            args.paths, args.output, format=args.format, options=parse_options(args), dns=args.dns, progress=progress
+        )
     if args.rejects:
-        write_frame(result.rejects, args.rejects)
-    print_table(files_table(result), args.quiet)
+        write_frame(done.read.rejects, args.rejects)
+    print_table(files_table(done.read), args.quiet)
     if not args.quiet:
-        print(attributed)
-        print(f"{writer.rows:,} flows written to {args.output}")
+        print(done.attributed)
+        print(f"{done.rows:,} flows written to {args.output}")
     return 0
-
-
-def _move(partial: Path, out: Path) -> None:
-    """Put the streamed flows at ``out``: a rename for Parquet, a batched conversion for CSV."""
-    if format_of(out) == "parquet":
-        partial.replace(out)
-        return
-    import pyarrow.parquet as pq
-
-    with FrameWriter(out, FLOW_SCHEMA) as final:
-        for batch in pq.ParquetFile(partial).iter_batches(batch_size=256 * 1024):
-            final.write(pl.from_arrow(batch).cast(FLOW_SCHEMA))
