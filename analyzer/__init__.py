@@ -19,17 +19,14 @@ Reading: :func:`read_logs`, :class:`ReadResult`, :func:`attribute`. Policy: :fun
 :class:`PolicyError`, :class:`UnknownNameError`. Everything else is internal and may change.
 """
 
-# First: allocator settings must be in place before polars is imported (see allocator.py).
-from .pipeline import process  # noqa: F401
-
 # The public names are loaded on first use, so a command (or a script) that needs only part of
 # the package does not pay for importing all of it.
 _EXPORTS = {
     "HostExplanation": "api",
     "diff_profiles": "api",
-    "evidence_lines": "api",
+    "evidence_lines": "pipeline.lookup",
     "explain_host": "api",
-    "finding_flows": "api",
+    "finding_flows": "pipeline.lookup",
     "plot_coverage": "api",
     "plot_timeline": "api",
     "plot_unexpected": "api",

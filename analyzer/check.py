@@ -73,13 +73,13 @@ class CheckResult:
 
         Example: ``result.to_pandas()["findings"].groupby("severity").size()``.
         """
-        from .api import check_frames, frames_to_pandas  # the notebook glue builds on this module
+        from .reports.notebook import check_frames, frames_to_pandas
 
         return frames_to_pandas(check_frames(self))
 
     def _repr_html_(self) -> str:
         """Jupyter's view: findings by severity, verdicts, top findings and inputs, all escaped."""
-        from .api import check_html
+        from .reports.notebook import check_html
 
         return check_html(self)
 

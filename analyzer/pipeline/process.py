@@ -1,5 +1,5 @@
-"""Allocator settings for chunked parsing, applied when this module is imported (first thing
-``analyzer/__init__.py`` does, before polars is loaded).
+"""Process settings for chunked parsing: allocator tuning, applied by the command's entry point
+(:func:`analyzer.__main__.main`) before polars is loaded, never by ``import analyzer``.
 
 A parse reads a log in 16 MiB blocks and builds frames of similar size, chunk after chunk. By
 default both allocators in the process hand such memory back to the system as soon as it is
@@ -41,6 +41,3 @@ def configure() -> None:
         libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
     except (OSError, AttributeError):  # no such library or function: keep the defaults
         pass
-
-
-configure()

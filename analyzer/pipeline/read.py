@@ -79,13 +79,13 @@ class ReadResult:
         """The frames as pandas DataFrames, by name: ``flows``, ``rejects``, ``files``, then one per
         evidence kind read (``dns``). Example: ``read_logs(["data/samples"]).to_pandas()["files"]``.
         """
-        from ..api import frames_to_pandas, read_frames  # the notebook glue builds on this module
+        from ..reports.notebook import frames_to_pandas, read_frames
 
         return frames_to_pandas(read_frames(self))
 
     def _repr_html_(self) -> str:
         """Jupyter's view: totals and one row per input file, all escaped."""
-        from ..api import read_html
+        from ..reports.notebook import read_html
 
         return read_html(self)
 

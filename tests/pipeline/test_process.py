@@ -1,4 +1,4 @@
-"""Allocator settings: applied on import, and a user's own settings win."""
+"""Allocator settings: applied by the command's entry point, and a user's own settings win."""
 
 from __future__ import annotations
 
@@ -10,14 +10,26 @@ import pytest
 
 from analyzer.pipeline import process as allocator
 
-PROBE = "import os, analyzer; print(os.environ.get('_RJEM_MALLOC_CONF'))"
+# The entry point of `analyzer` and `python -m analyzer`, run up to --version's exit.
+PROBE = """
+import os, sys
+sys.argv = ["analyzer", "--version"]
+from analyzer.__main__ import main
+try:
+    main()
+except SystemExit:
+    pass
+print(os.environ.get("_RJEM_MALLOC_CONF"))
+"""
 
 
 def _run(env: dict[str, str]) -> str:
     clean = {k: v for k, v in os.environ.items() if k not in ("_RJEM_MALLOC_CONF",)}
-    return subprocess.run(
-        [sys.executable, "-c", PROBE], env={**clean, **env}, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    return (
+        subprocess.run([sys.executable, "-c", PROBE], env={**clean, **env}, capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
 
 
 def test_jemalloc_setting_applied_unless_the_user_set_one():
