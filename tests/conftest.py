@@ -25,6 +25,18 @@ def lines_frame(lines: list[str], first: int = 1) -> pl.DataFrame:
 
 
 @pytest.fixture
+def samples() -> Path:
+    """``data/samples``: one folder per format, and the sample site file."""
+    return SAMPLES
+
+
+@pytest.fixture
+def site_file() -> str:
+    """The sample site file (``data/samples/site.toml``) the samples were written for."""
+    return str(SAMPLES / "site.toml")
+
+
+@pytest.fixture
 def make_lines():
     """``make_lines(["...", ...])`` → a frame of ``line_no``/``text`` rows."""
     return lines_frame

@@ -30,6 +30,13 @@ def add_input_arguments(parser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
+def dns_formats() -> list[str]:
+    """The registered readers of DNS evidence, for help texts."""
+    from ..parsers import REGISTRY
+
+    return [name for name, parser in REGISTRY.items() if parser.kind == "dns"]
+
+
 def parse_options(args, default_tz: str = "UTC") -> ParseOptions:
     return ParseOptions(tz=args.tz or default_tz, squid_logformat=args.squid_logformat)
 

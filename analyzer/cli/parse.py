@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..output import format_of, write_frame
 from ..pipeline.stream import parse_to_file
-from .common import add_input_arguments, files_table, parse_options, print_table, progress_bar
+from .common import add_input_arguments, dns_formats, files_table, parse_options, print_table, progress_bar
 
 
 def add_arguments(parser) -> None:
@@ -20,7 +20,7 @@ def add_arguments(parser) -> None:
         nargs="+",
         default=[],
         metavar="PATH",
-        help="DNS evidence (dnscsv, Zeek dns.log) that ties IP-only flows to host names",
+        help=f"DNS evidence ({', '.join(dns_formats())}) that ties IP-only flows to host names",
     )
 
 
