@@ -26,7 +26,8 @@ from functools import cached_property
 
 import polars as pl
 
-from .flows import IP_LIKE, Evidence, canonical_addresses, conform_evidence
+from ..flows import IP_LIKE, Evidence, canonical_addresses, conform_evidence
+from .names import DEFAULT_WINDOW, address_names
 
 IP_ONLY = pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()
 """Flows that attribution can name: an address, no host."""
@@ -44,11 +45,6 @@ def carries_evidence(declared: Declared) -> pl.Expr:
         & (pl.col("host_source") == "log")
         & pl.col("dst_host").is_not_null()
     )
-
-
-DEFAULT_WINDOW = timedelta(hours=24)
-MAX_CNAME_DEPTH = 8
-"""CNAME chains longer than this are not followed (real chains have two or three links)."""
 
 
 def evidence_from_flows(flows: pl.DataFrame | pl.LazyFrame, declared: Declared) -> pl.DataFrame | pl.LazyFrame:
@@ -87,95 +83,6 @@ def evidence_from_flows(flows: pl.DataFrame | pl.LazyFrame, declared: Declared) 
             "line_no",
         )
     )
-
-
-def address_names(evidence: pl.DataFrame, window: timedelta = DEFAULT_WINDOW) -> pl.DataFrame:
-    """Which names each address stood for, and when: one row per (address, name, sighting).
-
-    Columns: ``address``, ``name``, ``time``, ``ttl``, ``head`` (the name is one clients ask for,
-    not a CNAME target such as a CDN name), ``host_source``. CNAME chains are followed: an
-    address answered for ``a.nsatc.net`` that ``www.update.microsoft.com`` is an alias of (a
-    CNAME seen within ``window`` of the address answer) stands for both names; CNAME targets
-    answered in the same response as the address (Zeek, Windows DNS client) are chain names too.
-    """
-    answers = (
-        evidence.filter(pl.col("query").is_not_null())
-        .select(
-            "time",
-            "client",
-            "query",
-            "host_source",
-            "source_file",
-            pl.col("answers").alias("answer"),
-            pl.int_ranges(pl.col("answers").list.len()).alias("_pos"),
-            "ttls",
-        )
-        .explode("answer", "_pos")
-        # A TTL list shorter than the answers (or null) gives null TTLs, not a failed explode.
-        .with_columns(pl.col("ttls").list.get(pl.col("_pos"), null_on_oob=True).alias("ttl"))
-        .drop("_pos", "ttls")
-        .filter(pl.col("answer").is_not_null() & (pl.col("answer") != ""))
-    )
-    is_addr = pl.col("answer").str.contains(IP_LIKE)
-    addr_rows = answers.filter(is_addr)
-    addr_rows = addr_rows.with_columns(canonical_addresses(addr_rows["answer"]).alias("address"))
-    edges = (
-        answers.filter(~is_addr)
-        .select(pl.col("query").alias("parent"), pl.col("answer").alias("name"), pl.col("time").alias("_ct"))
-        .unique()
-    )
-    response = ["source_file", "time", "client", "query"]
-    base = addr_rows.select("address", pl.col("query").alias("name"), "time", "ttl", "host_source", *response[:1])
-    # Chain names written in the same response as the address (CNAME targets of the query).
-    siblings = addr_rows.join(
-        answers.filter(~is_addr).select(*response, pl.col("answer").alias("name")),
-        on=response,
-        how="inner",
-        nulls_equal=True,
-    ).select("address", "name", "time", "ttl", "host_source", "source_file")
-    pairs = pl.concat([base, siblings]).unique()
-    # Parents of each name, then per (pair, parent) the CNAME sighting nearest in time: an
-    # as-of join, so a CNAME answered every few minutes for a day does not multiply the pairs.
-    links = edges.select("parent", "name").unique()
-    edges = edges.sort("_ct")
-    frontier = pairs
-    for _ in range(MAX_CNAME_DEPTH):
-        if frontier.is_empty() or edges.is_empty():
-            break
-        up = (
-            frontier.join(links, on="name", how="inner")
-            .sort("time")
-            .join_asof(
-                edges.with_columns(pl.col("_ct").alias("time")),
-                on="time",
-                by=["name", "parent"],
-                strategy="nearest",
-                tolerance=window,
-                check_sortedness=False,  # both sides sorted by time just above
-            )
-            .filter(pl.col("_ct").is_not_null())
-            # The chain is as old as its oldest link: the name was asked when its CNAME was answered.
-            .select(
-                "address",
-                pl.col("parent").alias("name"),
-                pl.min_horizontal("time", "_ct").alias("time"),
-                "ttl",
-                "host_source",
-                "source_file",
-            )
-            .unique()
-        )
-        frontier = up.join(pairs, on=["address", "name", "time", "source_file"], how="anti")
-        pairs = pl.concat([pairs, frontier])
-    targets = edges.select(pl.col("name").unique())
-    return pairs.select(
-        "address",
-        "name",
-        "time",
-        "ttl",
-        (~pl.col("name").is_in(targets["name"].implode())).alias("head"),
-        "host_source",
-    ).unique()
 
 
 def _session_keyed(declared: Declared) -> dict[tuple[str, ...], pl.Expr]:
