@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench notebook clean
+.PHONY: demo test lint bench notebook clean goldens
 
 $(BIN)/analyzer: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ test: $(BIN)/analyzer
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# Regenerate the golden files (per-parser flows and rejects, the end-to-end reports); read the
+# diff before committing it.
+goldens: $(BIN)/analyzer
+	ANALYZER_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/test_conformance.py tests/reports/test_report_golden.py
 
 bench: $(BIN)/analyzer
 	$(BIN)/python benchmarks/run.py

@@ -1,4 +1,10 @@
-"""Shared test helpers: small inputs built in memory, and where the real third-party logs are."""
+"""Shared test helpers: small inputs built in memory, where the samples and the real
+third-party logs are, and the ``golden`` fixture.
+
+Golden files are regenerated with one command, ``make goldens`` (``ANALYZER_UPDATE_GOLDEN=1
+pytest tests/test_conformance.py tests/reports/test_report_golden.py``); read the diff before
+committing it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
+GOLDEN = ROOT / "tests" / "golden"
+UPDATE_GOLDEN = os.environ.get("ANALYZER_UPDATE_GOLDEN") == "1"
 REAL_LOGS = ROOT.parent / "shared" / "real-logs"
 """Third-party samples (../shared/real-logs); tests that need them skip when they are absent."""
 
@@ -67,3 +75,29 @@ def write(tmp_path):
         return path
 
     return _write
+
+
+def _golden_text(frame: pl.DataFrame) -> str:
+    """A frame as golden CSV text: lists joined by "|", times in ISO 8601 (UTC), nulls empty."""
+    lists = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.List)]
+    frame = frame.with_columns(pl.col(n).cast(pl.List(pl.String)).list.join("|") for n in lists)
+    return frame.write_csv(datetime_format="%Y-%m-%dT%H:%M:%S%.6fZ")
+
+
+@pytest.fixture
+def golden():
+    """``golden(relative_path, value)``: ``value`` (a frame, as CSV, or text) must equal
+    ``tests/golden/<path>``; with ``ANALYZER_UPDATE_GOLDEN=1`` (``make goldens``) the file is
+    written instead."""
+
+    def check(relative: str, value: pl.DataFrame | str) -> None:
+        path = GOLDEN / relative
+        text = value if isinstance(value, str) else _golden_text(value)
+        if UPDATE_GOLDEN:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8", newline="\n")
+            return
+        assert path.is_file(), f"{path} is missing: run `make goldens`, read it, commit it"
+        assert text == path.read_text(encoding="utf-8"), f"{relative} differs from its golden file (make goldens)"
+
+    return check

@@ -2,13 +2,14 @@
 
 The parser must recognise its own samples, account for every line (records + rejects +
 skipped == lines), produce records of its kind's schema, and no other parser may claim the file.
-New parsers are picked up from the registry; their samples from the folder named like them.
+Its records and rejects must equal ``tests/golden/parsers/<format>/<sample>.{flows,rejects}.csv``
+(``make goldens`` writes them). New parsers are picked up from the registry; their samples from
+the folder named like them.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import polars as pl
 import pytest
 
 from analyzer.flows import EVIDENCE_SCHEMA, FLOW_SCHEMA
@@ -16,8 +17,8 @@ from analyzer.parsers import REGISTRY
 from analyzer.parsers.base import ParseOptions
 from analyzer.pipeline.read import read_logs
 from analyzer.sources import SourceFile, read_head
+from tests.conftest import ROOT, SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 NOT_LOGS = {".md", ".txt", ".toml", ".json", ".yaml", ".yml"}
 """Documentation and expected-result files that may sit beside samples."""
 
@@ -43,7 +44,7 @@ SCHEMAS = {"flows": FLOW_SCHEMA, "dns": EVIDENCE_SCHEMA}
 
 
 @pytest.mark.parametrize(("name", "path"), list(_cases()))
-def test_parser_reads_its_samples_and_only_its_own(name, path):
+def test_parser_reads_its_samples_and_only_its_own(name, path, golden):
     assert path is not None, f"every registered format needs samples in data/samples/{name}/"
     parser = REGISTRY[name]
     head = read_head(SourceFile(path=path, name=str(path)))
@@ -62,3 +63,8 @@ def test_parser_reads_its_samples_and_only_its_own(name, path):
     assert records is not None and records.height == summary.records
     assert records.schema == SCHEMAS[parser.kind]
     assert set(records["line_no"].to_list()).isdisjoint(result.rejects["line_no"].to_list())
+    # The file named as the repository names it, so goldens do not depend on the checkout's place.
+    where = pl.col("source_file").str.replace(str(ROOT) + "/", "", literal=True)
+    sample = path.relative_to(SAMPLES / name)
+    golden(f"parsers/{name}/{sample}.{parser.kind}.csv", records.with_columns(where))
+    golden(f"parsers/{name}/{sample}.rejects.csv", result.rejects.with_columns(where))
