@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
+
 PACKAGE = ROOT / "analyzer"
 FORMATS = ("squid", "paloalto", "winfirewall", "dnscsv", "zeekdns")
 """The built-in formats' names: no string outside analyzer/parsers/ may name one."""

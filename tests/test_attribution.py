@@ -4,7 +4,6 @@ PAN-OS session evidence, and flows that stay visibly unattributed."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import polars as pl
 
@@ -13,8 +12,7 @@ from analyzer.cli import main
 from analyzer.flows import EVIDENCE_SCHEMA, FLOW_SCHEMA, conform_evidence, conform_flows
 from analyzer.parsers import declared_evidence
 from analyzer.pipeline.evidence import attribute
-
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+from tests.conftest import SAMPLES
 
 
 def t(hour: int, minute: int = 0, day: int = 3) -> datetime:

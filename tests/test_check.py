@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -13,8 +12,8 @@ from analyzer.check import CheckResult, run_check
 from analyzer.errors import AnalyzerError, PolicyError
 from analyzer.reports import WRITERS
 from analyzer.verdicts import VERDICTS
+from tests.conftest import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 SITE = str(SAMPLES / "site.toml")
 
 # Squid native lines: 2026-11-02 09:00:00 UTC = 1793610000

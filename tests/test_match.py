@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 
 from analyzer.flows import conform_flows
 from analyzer.match import fold_hosts, match, match_hosts
 from analyzer.policy import load_policy
 from analyzer.scope import scope
-
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+from tests.conftest import SAMPLES
 
 
 def test_fold_hosts_idna_case_and_dot():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import re
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,8 @@ from analyzer.cli import main
 from analyzer.errors import InputError
 from analyzer.parsers import REGISTRY
 from analyzer.pipeline.read import read_logs
+from tests.conftest import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 NUMBERS = ["99999999999999999999", "-1", "4294967296", "65536", "", "x", "1e300"]
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 
 from analyzer.flows import conform_flows
 from analyzer.policy import load_site
 from analyzer.scope import identities, scope
-
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+from tests.conftest import SAMPLES
 
 
 def test_scope_by_source_destination_address_and_name():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -13,8 +12,7 @@ from analyzer.check import check_flows
 from analyzer.flows import conform_flows
 from analyzer.policy import load_policy, load_site
 from analyzer.verdicts import REASONS, SEVERITIES, VERDICTS, coverage, findings, judge, summarize
-
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+from tests.conftest import SAMPLES
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 CAS, PRI1, IBSUP, CLIENT, OUTSIDE, PROXY = (

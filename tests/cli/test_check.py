@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from analyzer.cli import main
+from tests.conftest import SAMPLES
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "data" / "samples"
 SITE = str(SAMPLES / "site.toml")
 LINE = "1793610000.000     50 {src} {code} 900 {req} - HIER_DIRECT/203.0.113.41 -\n"
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import polars as pl
 import pytest
 
 from analyzer.cli import main
 from analyzer.flows import FLOW_SCHEMA
+from tests.conftest import ROOT, SAMPLES
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "data" / "samples"
 CUSTOM_DEF = '%ts.%03tu %6tr %>a %>p %Ss/%03>Hs %<st %rm %ru %un %Sh/%<a %<p %mt "%{User-Agent}>h" "%{Host}>h"'
 
 

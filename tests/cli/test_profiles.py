@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from analyzer.cli import main
+from tests.conftest import SAMPLES
 
-SITE = str(Path(__file__).resolve().parents[2] / "data" / "samples" / "site.toml")
+SITE = str(SAMPLES / "site.toml")
 
 
 @pytest.fixture(autouse=True)

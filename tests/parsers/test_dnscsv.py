@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import polars as pl
 
@@ -11,8 +10,8 @@ from analyzer.flows import EVIDENCE_SCHEMA
 from analyzer.parsers.base import ParseContext, ParseOptions
 from analyzer.parsers.dns import dnscsv
 from analyzer.pipeline.read import read_logs
+from tests.conftest import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 HEADER = "time,client,query,type,answer,ttl"
 
 

@@ -17,9 +17,7 @@ from analyzer.parsers.paloalto import csvsplit as paloalto_csv
 from analyzer.parsers.paloalto import syslog
 from analyzer.pipeline.read import read_logs
 from analyzer.sources import LineChunk
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "data" / "samples"
+from tests.conftest import SAMPLES
 
 # PAN-OS 8.1 lines as Elastic's test data has them (65 and 76 columns), the base of the lines
 # built below; positions are set by index and lines padded to each version's column count.

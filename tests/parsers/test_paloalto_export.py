@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import polars as pl
 
@@ -11,8 +10,9 @@ from analyzer.parsers import paloalto
 from analyzer.parsers.base import ParseContext, ParseOptions
 from analyzer.parsers.paloalto.export import header_fields
 from analyzer.pipeline.read import read_logs
+from tests.conftest import SAMPLES as ALL_SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples" / "paloalto"
+SAMPLES = ALL_SAMPLES / "paloalto"
 
 # Internal names, odd case and punctuation, columns in another order than the syslog payload.
 HEADER = (

@@ -11,9 +11,9 @@ from analyzer.parsers.base import ParseContext, Resume
 from analyzer.parsers.paloalto import stream as paloalto_stream
 from analyzer.pipeline.read import read_logs
 from analyzer.sources import SourceFile, is_plain
+from tests.conftest import SAMPLES
 from tests.parsers.test_paloalto import TRAFFIC_81, URL_81, payload
 
-SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 HEADER = "<14>Nov 16 09:00:03 PA-3220 "
 N115 = {"c102": "2026-11-16T09:00:03.750+01:00", "c109": "able-to-transfer-file,pervasive-use"}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -15,6 +14,7 @@ from analyzer.parsers.base import ParseContext, ParseOptions
 from analyzer.parsers.squid import custom
 from analyzer.parsers.squid import logformat as squid_logformat
 from analyzer.pipeline.read import read_logs
+from tests.conftest import SAMPLES
 
 # The layout of elastic/integrations' test-access-extensive.log. Elastic does not publish the
 # squid.conf line; this is derived from the lines and Elastic's expected parse (field by field:
@@ -24,7 +24,6 @@ from analyzer.pipeline.read import read_logs
 _HEAD = "%ts.%03tu %6tr %>a %>p %Ss/%03>Hs %<st %>st %<sh %>sh %<bs %rm %ru %rv %[un %Sh/%<a %<p %mt %ea %et"
 _HEADERS = '"%{Referer}>h" "%{User-Agent}>h" "%{Host}>h" "%{X-Forwarded-For}>h"'
 EXTENSIVE = f'{_HEAD} {_HEADERS} %<pt %err_detail\n{_HEAD} {_HEADERS} "%ssl::>sni" %<pt %err_detail'
-SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 SAMPLE_DEF = '%ts.%03tu %6tr %>a %>p %Ss/%03>Hs %<st %rm %ru %un %Sh/%<a %<p %mt "%{User-Agent}>h" "%{Host}>h"'
 
 

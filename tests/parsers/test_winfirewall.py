@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -13,8 +12,7 @@ import pytest
 from analyzer.parsers import winfirewall
 from analyzer.parsers.base import ParseContext, ParseOptions
 from analyzer.pipeline.read import read_logs
-
-SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
+from tests.conftest import SAMPLES
 
 FIELDS17 = (
     "#Fields: date time action protocol src-ip dst-ip src-port dst-port size tcpflags tcpsyn tcpack tcpwin "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 
@@ -11,8 +9,7 @@ from analyzer.errors import AnalyzerError, InputError, UnknownNameError
 from analyzer.flows import FLOW_SCHEMA, REJECT_SCHEMA
 from analyzer.parsers.base import ParseOptions
 from analyzer.pipeline.read import read_logs
-
-SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
+from tests.conftest import SAMPLES
 
 GOOD = (
     "1793754061.667    234 192.0.2.10 TCP_TUNNEL/200 55750 "

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from analyzer.errors import AnalyzerError, UnknownNameError
 from analyzer.policy import load_policy
 from analyzer.policy.explain import explain_host, standalone_policy
-
-SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
+from tests.conftest import SAMPLES
 
 
 def _covering(rows):

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from analyzer.errors import PolicyError
 from analyzer.policy import load_policy, load_site
-
-SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
+from tests.conftest import SAMPLES
 
 BASE = """
 profile = "cm2007"

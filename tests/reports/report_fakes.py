@@ -1,4 +1,5 @@
-"""A small check result in the shape of ``analyzer.check.CheckResult``, built by hand.
+"""Small check results built by hand: real :class:`analyzer.check.CheckResult` objects with the
+sample site's policy, whose flows are written here.
 
 The report writers only read a result; building the flows here (and grouping them with the real
 ``analyzer.verdicts.findings``) lets their tests put any value (hostile host names, empty
@@ -8,16 +9,17 @@ The golden and browser tests use real ``run_check`` results over the samples.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import polars as pl
 
+from analyzer.check import CheckResult
 from analyzer.flows import conform_flows, empty_rejects
 from analyzer.parsers.base import ParseOptions
 from analyzer.pipeline.read import FileSummary, ReadResult
+from analyzer.policy import load_policy
 from analyzer.verdicts import COVERAGE_SCHEMA, findings
+from tests.conftest import SAMPLES
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 SEVERITY = {
@@ -28,17 +30,6 @@ SEVERITY = {
     "unexpected-blocked": "info",
     "required-allowed": "none",
 }
-
-
-@dataclass
-class FakeResult:
-    flows: pl.DataFrame
-    findings: pl.DataFrame
-    coverage: pl.DataFrame
-    read: ReadResult
-    policy: object
-    timezone: str = "Europe/Berlin"
-    summary: dict[str, int] = field(default_factory=dict)
 
 
 def flow(verdict, host, *, hours=0, port=443, scheme="https", server="CAS", line=1, url="/", user=None, rule=None):
@@ -65,7 +56,7 @@ def flow(verdict, host, *, hours=0, port=443, scheme="https", server="CAS", line
     }
 
 
-def make_result(rows, coverage_rows=(), *, tz="Europe/Berlin") -> FakeResult:
+def make_result(rows, coverage_rows=(), *, tz="Europe/Berlin") -> CheckResult:
     raw = pl.DataFrame(list(rows), infer_schema_length=None)
     flows = pl.concat(
         [
@@ -81,25 +72,9 @@ def make_result(rows, coverage_rows=(), *, tz="Europe/Berlin") -> FakeResult:
     ]
     files[0].skipped = {"blank": 1}
     read = ReadResult(flows=flows, rejects=empty_rejects(), files=files, options=ParseOptions(tz=tz))
-    profile = SimpleNamespace(
-        name="cm2007",
-        title="Configuration Manager 2007",
-        document="Microsoft Learn",
-        version="2024-01",
-        url="https://learn.microsoft.com/x",
-    )
-    servers = [
-        SimpleNamespace(
-            name="CAS",
-            fqdn="sup-cas.corp.example.com",
-            addresses=["192.0.2.10"],
-            role="sup",
-            upstream="microsoft-update",
-        )
-    ]
-    policy = SimpleNamespace(profile=profile, wildcard="subdomains", site=SimpleNamespace(servers=servers))
+    policy = load_policy(str(SAMPLES / "site.toml"))
     summary = flows.group_by("verdict").len().sort("verdict")
-    return FakeResult(
+    return CheckResult(
         flows=flows,
         findings=findings(flows),
         coverage=pl.DataFrame(list(coverage_rows), schema=COVERAGE_SCHEMA),
@@ -127,7 +102,7 @@ def coverage_row(entry, status, server="CAS", scheme="https", port=443, allowed=
     }
 
 
-def small_result() -> FakeResult:
+def small_result() -> CheckResult:
     """Required traffic allowed and blocked, one unexpected allowed and one blocked, coverage of three."""
     rows = [
         flow("required-allowed", "download.windowsupdate.com", hours=h, port=80, scheme="http", line=h + 1)

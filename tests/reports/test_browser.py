@@ -18,8 +18,8 @@ import pytest
 
 from analyzer.check import run_check
 from analyzer.reports import charts, html
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 TITLE = "Update server traffic compliance report"
 HOST = "<img src=x onerror=\"document.title='pwned-img'\">.evil.test"

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import polars as pl
 import pytest
-from report_fakes import coverage_row, flow, make_result
 
 from analyzer.reports import charts
+from tests.reports.report_fakes import coverage_row, flow, make_result
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

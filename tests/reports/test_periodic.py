@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from analyzer.cli import main
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SITE = str(ROOT / "data" / "samples" / "site.toml")
 DAY = 86400
 T0 = 1793754000  # 2026-11-04 01:00 UTC
