@@ -8,18 +8,20 @@ the human reports).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
 import polars as pl
 
+from .baseline import compare, current_only, load_baseline
 from .parsers.base import ParseOptions
 from .pipeline.evidence import attribute
 from .pipeline.read import ReadResult, read_logs
 from .policy import Policy, Site, load_policy
 from .scope import scope
 from .timewindow import TimeWindow, resolve_window
-from .verdicts import SEVERITIES, SEVERITY_RANK, VERDICTS, coverage, findings, judge, summarize
+from .verdicts import FINDINGS_SCHEMA, SEVERITIES, SEVERITY_RANK, VERDICTS, coverage, findings, judge, summarize
 
 __all__ = ["SEVERITIES", "VERDICTS", "CheckResult", "check_flows", "run_check"]
 
@@ -56,16 +58,17 @@ class CheckResult:
 
     def worst_severity(self) -> str | None:
         """The most severe severity among the findings (``None`` when there are none ranked)."""
-        present = set(self.findings["severity"].to_list())
+        present = set(current_only(self.findings)["severity"].to_list())
         return next((s for s in SEVERITIES if s in present), None)
 
     def fails(self, fail_on: str = "high") -> bool:
         """Whether a finding is at or above ``fail_on`` (one of :data:`SEVERITIES`, or ``"none"``:
-        never, for runs that only report)."""
+        never, for runs that only report). Only this run's findings count, never resolved ones."""
         if fail_on == "none":
             return False
         limit = SEVERITY_RANK[fail_on]
-        return any(SEVERITY_RANK[s] <= limit for s in self.findings["severity"].to_list() if s in SEVERITY_RANK)
+        severities = current_only(self.findings)["severity"].to_list()
+        return any(SEVERITY_RANK[s] <= limit for s in severities if s in SEVERITY_RANK)
 
     def to_pandas(self) -> dict:
         """The frames as pandas DataFrames, by name: ``flows``, ``findings``, ``coverage``,
@@ -109,21 +112,27 @@ def run_check(
     last: str | None = None,
     options: ParseOptions | None = None,
     progress: Callable | None = None,
+    baseline: str | Path | None = None,
 ) -> CheckResult:
     """Check logs against a site's policy.
 
     ``tz`` (the zone of logs that record local time) defaults to the site's ``timezone``;
     ``since``/``until`` (text in the site's zone, or aware datetimes) limit the flows judged.
-    ``dns`` paths are read as evidence for attributing IP-only flows.
+    ``dns`` paths are read as evidence for attributing IP-only flows. ``options`` are passed to
+    the parsers whole (``tz`` wins over ``options.tz``). ``baseline``: a previous run's
+    ``findings.json``; the findings are then marked new or persisting and the baseline's
+    resolved ones follow (:func:`analyzer.baseline.compare`); it is read first, so a bad one
+    fails at once.
 
     Example::
 
         result = run_check(["data/samples"], "data/samples/site.toml")
         result.findings.filter(pl.col("severity") == "high")
     """
+    previous = load_baseline(baseline, FINDINGS_SCHEMA) if baseline is not None else None
     policy = load_policy(site, profile=profile)
     zone = tz or (options.tz if options and options.tz != "UTC" else None) or policy.site.timezone
-    opts = ParseOptions(tz=zone, squid_logformat=options.squid_logformat if options else None)
+    opts = replace(options or ParseOptions(), tz=zone)
     window = _window(since, until, last, zone)
     if format:  # a forced format applies to the logs, not to the DNS evidence files
         logs = read_logs(list(paths), format=format, options=opts, progress=progress)
@@ -143,9 +152,10 @@ def run_check(
         flows = kept
     flows = attribute(flows, read.evidence.get("dns"))
     judged = check_flows(flows, policy)
+    found = findings(judged)
     return CheckResult(
         flows=judged,
-        findings=findings(judged),
+        findings=found if previous is None else compare(found, previous),
         coverage=coverage(judged, policy),
         read=read,
         policy=policy,

@@ -144,3 +144,33 @@ def test_samples_have_every_verdict_kind():
     present = {k for k, n in result.summary.items() if n}
     assert present >= set(VERDICTS), set(VERDICTS) - present
     assert result.summary["out-of-scope"] > 0
+
+
+def test_parse_options_reach_the_parsers_whole(monkeypatch, site_file, samples):
+    # run_check passes the options on as they are (only the zone is resolved), so an option added
+    # to ParseOptions is never dropped on the way.
+    import dataclasses
+
+    import analyzer.check as check
+    from analyzer.parsers.base import ParseOptions
+
+    seen = []
+    real = check.read_logs
+    monkeypatch.setattr(
+        check, "read_logs", lambda *a, options=None, **k: seen.append(options) or real(*a, options=options, **k)
+    )
+    given = ParseOptions(squid_logformat="squid")
+    check.run_check([str(samples / "squid" / "access.log")], site_file, options=given)
+    assert seen == [dataclasses.replace(given, tz="Europe/Berlin")]
+
+
+def test_a_baseline_is_an_argument_of_the_check(tmp_path, site_file, samples):
+    from analyzer.api import write_reports
+    from analyzer.check import run_check
+
+    first = run_check([str(samples / "squid")], site_file)
+    write_reports(first, tmp_path, formats=["findings.json"])
+    again = run_check([str(samples / "squid" / "access.log")], site_file, baseline=tmp_path / "findings.json")
+    status = set(again.findings["status"].cast(pl.String))
+    assert {"persisting", "resolved"} <= status
+    assert again.fails("high") == run_check([str(samples / "squid" / "access.log")], site_file).fails("high")

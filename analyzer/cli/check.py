@@ -15,9 +15,8 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from ..parsers.base import ParseOptions
-from ..verdicts import FINDINGS_SCHEMA, SEVERITIES, VERDICTS
-from .common import add_input_arguments, files_table, print_table, progress_bar
+from ..verdicts import SEVERITIES, VERDICTS
+from .common import add_input_arguments, files_table, parse_options, print_table, progress_bar
 
 
 def add_arguments(parser) -> None:
@@ -45,12 +44,9 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     # Imported here: the other commands do not need the checking and reporting machinery.
     from ..api import write_reports
-    from ..baseline import changes, compare, load_baseline
+    from ..baseline import changes
     from ..check import run_check
 
-    options = ParseOptions(tz=args.tz or "UTC", squid_logformat=args.squid_logformat)
-    # Read the baseline first: a bad one should fail in a second, not after the whole check.
-    baseline = load_baseline(args.baseline, FINDINGS_SCHEMA) if args.baseline else None
     with progress_bar(args.quiet) as progress:
         result = run_check(
             args.paths,
@@ -62,12 +58,10 @@ def run(args) -> int:
             since=args.since,
             until=args.until,
             last=args.last,
-            options=options,
+            options=parse_options(args),
             progress=progress,
+            baseline=args.baseline,
         )
-    failing = result.fails(args.fail_on)  # only this run's findings count, never resolved ones
-    if baseline is not None:
-        result.findings = compare(result.findings, baseline)
     outdir = Path(args.output)
     written = write_reports(result, outdir)
     # On a terminal: the inputs, the summary and where things went; piped or in a scheduler's
@@ -76,7 +70,7 @@ def run(args) -> int:
     if terminal:
         print_table(files_table(result.read), args.quiet)
     print_table(summary_table(result), args.quiet)
-    if baseline is not None and not args.quiet:
+    if args.baseline and not args.quiet:
         diff = changes(result.findings)
         print(f"since the baseline: {diff['new']} new, {diff['resolved']} resolved, {diff['persisting']} persisting")
     if terminal and not args.quiet:
@@ -85,7 +79,7 @@ def run(args) -> int:
         if result.outside_window:
             print(f"{result.outside_window:,} flows outside {result.window.describe()} not judged")
         print("written: " + ", ".join(str(p) for p in written))
-    return 1 if failing else 0
+    return 1 if result.fails(args.fail_on) else 0
 
 
 def summary_table(result) -> Table:
