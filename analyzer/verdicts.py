@@ -18,6 +18,7 @@ Choices beyond the issue text, documented here and in the README:
 from __future__ import annotations
 
 import hashlib
+from typing import NamedTuple
 
 import polars as pl
 
@@ -28,20 +29,69 @@ SEVERITIES = ("high", "medium", "low", "info")
 """Ranked, most severe first. Verdicts that need no action have severity ``"none"``."""
 SEVERITY_RANK = {s: i for i, s in enumerate((*SEVERITIES, "none"))}
 
-VERDICTS: dict[str, tuple[str, str]] = {
-    "blocked-required": ("high", "required by the policy, and the device blocked it"),
-    "required-failed": (
+
+class Verdict(NamedTuple):
+    """One kind of verdict, as data: what verdicts, reports and charts all read.
+
+    ``severity``: one of :data:`SEVERITIES`, or ``"none"`` (no action needed). ``group``: the
+    report section it belongs to: ``"required"`` (flows the policy requires), ``"unexpected"``
+    (flows it does not, and IP-only flows that could not be judged) or ``"expected"``.
+    ``outcome``: what the device did, where the verdict says (``allowed``, ``blocked``,
+    ``failed``); None for verdicts that do not (``unattributed``: either; ``permitted``...).
+    Example: ``VERDICTS["blocked-required"].severity == "high"``.
+    """
+
+    severity: str
+    description: str
+    group: str
+    outcome: str | None
+
+
+VERDICTS: dict[str, Verdict] = {
+    "blocked-required": Verdict("high", "required by the policy, and the device blocked it", "required", "blocked"),
+    "required-failed": Verdict(
         "medium",
         "required, let through by the device, but it failed beyond it (a sign of another block further out)",
+        "required",
+        "failed",
     ),
-    "unexpected-allowed": ("medium", "not required by the policy, and the device let it through"),
-    "unattributed": ("low", "an IP-only flow that no evidence ties to a host name; not judged"),
-    "unexpected-blocked": ("info", "not required by the policy, and the device blocked it"),
-    "required-allowed": ("none", "required by the policy, and the device let it through"),
-    "permitted": ("none", "expected but not required: the site's own [[allow]] list or client service traffic"),
-    "auth-required": ("none", "a proxy authentication challenge (407): neither a block nor a pass"),
+    "unexpected-allowed": Verdict(
+        "medium", "not required by the policy, and the device let it through", "unexpected", "allowed"
+    ),
+    "unattributed": Verdict(
+        "low", "an IP-only flow that no evidence ties to a host name; not judged", "unexpected", None
+    ),
+    "unexpected-blocked": Verdict(
+        "info", "not required by the policy, and the device blocked it", "unexpected", "blocked"
+    ),
+    "required-allowed": Verdict("none", "required by the policy, and the device let it through", "required", "allowed"),
+    "permitted": Verdict(
+        "none", "expected but not required: the site's own [[allow]] list or client service traffic", "expected", None
+    ),
+    "auth-required": Verdict(
+        "none", "a proxy authentication challenge (407): neither a block nor a pass", "expected", None
+    ),
 }
-"""Verdict → (severity, description)."""
+"""Verdict → :class:`Verdict` (severity, description, group, outcome), most severe first: the
+order reports list them in."""
+
+
+def in_group(group: str, *, actionable: bool = False) -> tuple[str, ...]:
+    """The verdicts of ``group``, in :data:`VERDICTS` order (most severe first); ``actionable``:
+    only those with a severity. Example: ``in_group("required", actionable=True)``."""
+    return tuple(v for v, k in VERDICTS.items() if k.group == group and (k.severity != "none" or not actionable))
+
+
+OUTCOMES = ("allowed", "blocked", "failed")
+"""The outcomes a verdict may name, in the order charts draw them."""
+
+
+def outcomes(group: str) -> dict[str, str]:
+    """Verdict → outcome for the verdicts of ``group`` that have one (the charts' series), in
+    :data:`OUTCOMES` order. Example: ``outcomes("unexpected")["unexpected-blocked"] == "blocked"``."""
+    found = [(v, k.outcome) for v, k in VERDICTS.items() if k.group == group and k.outcome is not None]
+    return dict(sorted(found, key=lambda pair: OUTCOMES.index(pair[1])))
+
 
 REASONS: dict[str, str] = {
     "required-entry": "required: the server synchronizes from Microsoft Update and the allow-list entry covers it",
@@ -105,7 +155,7 @@ def judge(matched: pl.DataFrame) -> pl.DataFrame:
         .otherwise(code)
     )
     out = matched.with_columns(verdict.alias("verdict"), final_code.alias("reason_code"))
-    severity = {v: s for v, (s, _) in VERDICTS.items()}
+    severity = {v: k.severity for v, k in VERDICTS.items()}
     return out.with_columns(
         pl.col("reason_code").replace_strict(REASONS, default=None, return_dtype=pl.String).alias("reason"),
         pl.col("verdict").replace_strict(severity, default="none", return_dtype=pl.String).alias("severity"),

@@ -253,7 +253,7 @@ def test_every_verdict_and_reason(what, flow, verdict, code, entry):
     row = judged.row(0, named=True)
     assert (row["verdict"], row["reason_code"], row["entry"]) == (verdict, code, entry)
     assert row["reason"] == REASONS[code]
-    assert row["severity"] == (VERDICTS[verdict][0] if verdict else "none")
+    assert row["severity"] == (VERDICTS[verdict].severity if verdict else "none")
 
 
 def test_the_table_covers_every_verdict_and_reason():
@@ -284,7 +284,7 @@ def test_apex_mode():
 
 def test_severities_are_declared_once():
     assert SEVERITIES == ("high", "medium", "low", "info")
-    assert {v: s for v, (s, _) in VERDICTS.items()} == {
+    assert {v: k.severity for v, k in VERDICTS.items()} == {
         "blocked-required": "high",
         "required-failed": "medium",
         "unexpected-allowed": "medium",
@@ -294,7 +294,31 @@ def test_severities_are_declared_once():
         "permitted": "none",
         "auth-required": "none",
     }
-    assert all(desc for _, desc in VERDICTS.values())
+    assert all(k.description for k in VERDICTS.values())
+
+
+def test_one_table_groups_the_verdicts_for_reports_and_charts():
+    from analyzer.reports import charts, view
+
+    assert {v: k.group for v, k in VERDICTS.items()} == {
+        "blocked-required": "required",
+        "required-failed": "required",
+        "required-allowed": "required",
+        "unexpected-allowed": "unexpected",
+        "unattributed": "unexpected",
+        "unexpected-blocked": "unexpected",
+        "permitted": "expected",
+        "auth-required": "expected",
+    }
+    assert view.REQUIRED_PROBLEMS == ("blocked-required", "required-failed")
+    assert view.UNEXPECTED == ("unexpected-allowed", "unattributed", "unexpected-blocked")
+    assert charts.REQUIRED == {
+        "blocked-required": "blocked",
+        "required-failed": "failed",
+        "required-allowed": "allowed",
+    }
+    # Unattributed flows were allowed or blocked: the verdict does not say, so no chart series.
+    assert charts.UNEXPECTED == {"unexpected-allowed": "allowed", "unexpected-blocked": "blocked"}
 
 
 def test_summary_counts_every_kind():

@@ -91,7 +91,7 @@ def summary_table(result) -> Table:
     for col in ("verdict", "severity", "flows", "findings"):
         table.add_column(col, justify="left" if col in ("verdict", "severity") else "right")
     per_verdict = dict(current_only(result.findings).group_by("verdict").len().iter_rows())
-    for verdict, (severity, _) in VERDICTS.items():
+    for verdict, severity in ((v, k.severity) for v, k in VERDICTS.items()):
         table.add_row(verdict, severity, f"{result.summary.get(verdict, 0):,}", f"{per_verdict.get(verdict, 0):,}")
     table.add_row("out-of-scope", "", f"{result.summary.get('out-of-scope', 0):,}", "")
     return table

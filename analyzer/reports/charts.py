@@ -32,14 +32,18 @@ import matplotlib.ticker as mticker
 import polars as pl
 from matplotlib.figure import Figure
 
+from ..verdicts import outcomes
+
 COLORS = {
     "allowed": "#2e7d32",
     "blocked": "#c62828",
     "failed": "#ef6c00",
     "never-seen": "#9e9e9e",
 }
-REQUIRED = {"required-allowed": "allowed", "blocked-required": "blocked", "required-failed": "failed"}
-UNEXPECTED = {"unexpected-allowed": "allowed", "unexpected-blocked": "blocked"}
+REQUIRED = outcomes("required")
+"""Verdict → series of the timeline: required traffic allowed, blocked, failed."""
+UNEXPECTED = outcomes("unexpected")
+"""Verdict → series of the unexpected destinations (unattributed flows have no outcome: left out)."""
 COVERAGE = {"seen-allowed": "allowed", "seen-blocked": "blocked", "never-seen": "never-seen"}
 TOP = 10
 LABEL_MAX = 48

@@ -73,7 +73,7 @@ def findings_document(result) -> dict:
         "window": {"since": _iso(window.since), "until": _iso(window.until), "outside": result.outside_window},
         "inputs": inputs,
         "summary": dict(result.summary),
-        "verdicts": {v: {"severity": s, "description": d} for v, (s, d) in VERDICTS.items()},
+        "verdicts": {v: {"severity": k.severity, "description": k.description} for v, k in VERDICTS.items()},
         "findings": findings,
         "coverage": coverage,
     }

@@ -109,7 +109,7 @@ def check_html(result, top: int = TOP_FINDINGS) -> str:
         rows.append(f)
     verdicts = [
         {"verdict": v, "severity": s, "flows": result.summary.get(v, 0), "findings": per_verdict.get(v, 0)}
-        for v, (s, _) in VERDICTS.items()
+        for v, s in ((v, k.severity) for v, k in VERDICTS.items())
     ]
     verdicts.append(
         {"verdict": "out-of-scope", "severity": "", "flows": result.summary.get("out-of-scope", 0), "findings": ""}

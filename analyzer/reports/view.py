@@ -15,22 +15,13 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from ..baseline import changes
-from ..verdicts import SEVERITIES, VERDICTS
+from ..verdicts import SEVERITIES, VERDICTS, in_group
 from .charts import CHARTS
 
-REQUIRED_PROBLEMS = ("blocked-required", "required-failed")
-UNEXPECTED = ("unexpected-allowed", "unattributed", "unexpected-blocked")  # by severity
-VERDICT_ORDER = (
-    "blocked-required",
-    "required-failed",
-    "unexpected-allowed",
-    "unattributed",
-    "unexpected-blocked",
-    "required-allowed",
-    "permitted",
-    "auth-required",
-    "out-of-scope",
-)
+REQUIRED_PROBLEMS = in_group("required", actionable=True)
+UNEXPECTED = in_group("unexpected")  # by severity
+VERDICT_ORDER = (*VERDICTS, "out-of-scope")
+OUT_OF_SCOPE = "neither source nor destination is an update server"
 SECTIONS = {
     "glance": "Verdict at a glance",
     "blocked": "Required traffic blocked or failing",
@@ -180,8 +171,8 @@ def build(result, *, charts: dict[str, bytes] | None = None) -> dict:
         {
             "verdict": v,
             "flows": int(result.summary[v]),
-            "severity": VERDICTS.get(v, ("none", ""))[0],
-            "description": VERDICTS.get(v, ("", "neither source nor destination is an update server"))[1],
+            "severity": VERDICTS[v].severity if v in VERDICTS else "none",
+            "description": VERDICTS[v].description if v in VERDICTS else OUT_OF_SCOPE,
         }
         for v in listed
     ]
