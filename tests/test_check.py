@@ -46,7 +46,7 @@ def test_pipeline(squid_log):
     result = run_check([squid_log], SITE)
     assert isinstance(result, CheckResult)
     assert result.timezone == "Europe/Berlin"  # from the site file
-    assert result.flows["verdict"].to_list() == [
+    assert result.flows.collect()["verdict"].to_list() == [
         "required-allowed",
         "blocked-required",
         "auth-required",
@@ -55,7 +55,7 @@ def test_pipeline(squid_log):
         "required-failed",
     ]
     for col in ("server", "direction_to_server", "verdict", "reason", "severity", "entry"):
-        assert col in result.flows.columns
+        assert col in result.flows.collect_schema().names()
     assert result.summary["out-of-scope"] == 1 and result.summary["blocked-required"] == 1
     assert result.findings["severity"][0] == "high"
     assert result.worst_severity() == "high"
@@ -67,9 +67,9 @@ def test_pipeline(squid_log):
 def test_profile_override_and_time_window(squid_log):
     result = run_check([squid_log], SITE, profile="wsus-2025", until="2026-11-02 10:03:30")  # Berlin: 09:03:30 UTC
     assert result.policy.profile.name == "wsus-2025"
-    assert result.flows.height == 4 and result.outside_window == 2
+    assert result.flow_count == 4 and result.outside_window == 2
     aware = run_check([squid_log], SITE, since=datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
-    assert aware.flows["verdict"].to_list() == ["required-failed"]
+    assert aware.flows.collect()["verdict"].to_list() == ["required-failed"]
     with pytest.raises(AnalyzerError, match="--since"):
         run_check([squid_log], SITE, since="last tuesday")
 
@@ -93,8 +93,8 @@ def test_dns_evidence_attributes_firewall_flows(tmp_path):
         result = run_check([str(fw)], SITE, dns=[str(dns)])
     except AnalyzerError as exc:  # the DNS CSV layout belongs to the dnscsv reader; skip if it differs
         pytest.skip(f"dns csv layout: {exc}")
-    assert result.flows["verdict"].to_list() == ["blocked-required", "unattributed"]
-    assert result.flows["dst_host"].to_list() == ["ctldl.windowsupdate.com", None]
+    assert result.flows.collect()["verdict"].to_list() == ["blocked-required", "unattributed"]
+    assert result.flows.collect()["dst_host"].to_list() == ["ctldl.windowsupdate.com", None]
 
 
 def test_writers_are_deterministic_and_complete(squid_log, tmp_path):

@@ -59,6 +59,49 @@ def progress_bar(quiet: bool):
         yield update
 
 
+STAGE_LABELS = {
+    "reading": "reading and judging",
+    "evidence": "attribution evidence",
+    "judging": "judging set-aside flows",
+    "reports": "writing reports",
+}
+"""What the check's progress bar says in each stage (:data:`analyzer.check.STAGES`)."""
+
+
+@contextmanager
+def stage_bar(quiet: bool):
+    """One rich progress bar through the stages of a check, on a terminal; nothing elsewhere.
+
+    Yields ``update(stage, done, total)`` (or None): the bar restarts at each new stage, its label
+    naming it, so it never sits full while work goes on.
+    """
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = progress.add_task(STAGE_LABELS["reading"], total=None)
+    current = {"stage": "reading"}
+    order = list(STAGE_LABELS)
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage != current["stage"]:
+            current["stage"] = stage
+            step = f"{order.index(stage) + 1}/{len(order)}" if stage in order else ""
+            progress.reset(task, total=total or None, description=f"{step} {STAGE_LABELS.get(stage, stage)}")
+        progress.update(task, completed=done, total=total or None)
+
+    progress.update(task, description=f"1/{len(order)} {STAGE_LABELS['reading']}")
+    with progress:
+        yield update
+
+
 def files_table(result: ReadResult) -> Table:
     """Per file: format, lines, records, rejects and the first reject's line."""
     table = Table(title=f"Inputs (times read as {result.options.tz} where the log has no zone)")
