@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -145,3 +148,23 @@ def test_samples_have_every_verdict_kind():
     present = {k for k, n in result.summary.items() if n}
     assert present >= set(VERDICTS), set(VERDICTS) - present
     assert result.summary["out-of-scope"] > 0
+
+
+def test_quiet_prints_nothing_and_no_library_writes_to_stderr(tmp_path):
+    # Hostile and outlying input: an ESC in a host name (no glyph in the chart font) and a flow
+    # dated 2286; Python shows every warning (-W always), so any library warning would surface.
+    samples = tmp_path / "samples"
+    shutil.copytree(SAMPLES, samples)
+    with (samples / "squid" / "access.log").open("a", encoding="utf-8") as fh:
+        fh.write("1793754061.667    234 192.0.2.10 TCP_TUNNEL/200 55 CONNECT ev\x1bil.test:443 - ")
+        fh.write("HIER_DIRECT/203.0.113.4 -\n")
+    with (samples / "squid" / "access-combined.log").open("a", encoding="utf-8") as fh:
+        fh.write('192.0.2.10 - - [20/Nov/2286:18:46:40 +0100] "GET http://download.windowsupdate.com/x.cab HTTP/1.1" ')
+        fh.write('200 900 "-" "Windows-Update-Agent/10.0" TCP_MISS:HIER_DIRECT\n')
+    for extra in ([], ["-q"]):
+        argv = [sys.executable, "-W", "always", "-m", "analyzer", "check", str(samples), "--site", SITE]
+        proc = subprocess.run([*argv, "-o", str(tmp_path / "out"), *extra], capture_output=True, text=True)
+        assert proc.returncode == 1, proc.stderr  # the samples hold a blocked required flow
+        assert proc.stderr == ""
+        assert (proc.stdout == "") == bool(extra)
+    assert (tmp_path / "out" / "report.html").is_file()
