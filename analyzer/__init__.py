@@ -35,7 +35,7 @@ _EXPORTS = {
     "attribute": "pipeline.evidence",
     "CheckResult": "check",
     "check_flows": "check",
-    "run_check": "check",
+    "run_check": "pipeline.check",
     "AnalyzerError": "errors",
     "InputError": "errors",
     "PolicyError": "errors",

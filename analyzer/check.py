@@ -1,51 +1,79 @@
-"""The compliance check: read → attribute → scope → match → verdicts → findings and coverage.
+"""The check's contract: :class:`CheckResult` (what reports, charts and notebooks build on), and
+the batch function an engine runs, a :class:`Plan` and :func:`judge_batch`, a pure function from
+a batch of flows to the judged batch and its :class:`~analyzer.aggregates.Partial`; partials
+merge in any order (:func:`analyzer.aggregates.merge`). Both are module-level and picklable.
 
-:func:`run_check` is the public entry point; it returns a :class:`CheckResult` that the writers
-in :mod:`analyzer.reports` turn into files (findings.json/csv, coverage.csv, flows.parquet, and
-the human reports).
+The local engine that runs them over files, in two streaming passes, is
+:func:`analyzer.pipeline.check.run_check`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+import shutil
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from .baseline import compare, current_only, load_baseline
-from .parsers.base import ParseOptions
-from .pipeline.evidence import attribute
-from .pipeline.read import ReadResult, read_logs
-from .policy import Policy, Site, load_policy
+from . import attribution
+from .aggregates import Partial, empty, fold
+from .baseline import current_only
+from .pipeline.read import ReadResult
+from .policy import Policy
 from .scope import scope
-from .timewindow import TimeWindow, resolve_window
-from .verdicts import FINDINGS_SCHEMA, SEVERITIES, SEVERITY_RANK, VERDICTS, coverage, findings, judge, summarize
+from .timewindow import TimeWindow
+from .verdicts import SEVERITIES, SEVERITY_RANK, VERDICTS, judge
 
-__all__ = ["SEVERITIES", "VERDICTS", "CheckResult", "check_flows", "run_check"]
+__all__ = ["SEVERITIES", "STAGES", "VERDICTS", "CheckResult", "Plan", "check_flows", "judge_batch"]
+
+STAGES = ("reading", "evidence", "judging", "reports")
+"""The stages a check reports progress in, in order: reading the logs (flows that name their
+host are judged as they are read), building the attribution index, judging the flows set aside
+for it, writing the reports (by the caller: :func:`analyzer.api.write_reports`)."""
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``: ``stage`` one of :data:`STAGES`; bytes while reading, flows
+while judging, steps otherwise."""
+
+
+@dataclass(frozen=True, eq=False)
+class FlowsFile:
+    """The ``flows.parquet`` behind a result. A temporary one (``run_check`` without ``output``)
+    is removed with its folder when no result refers to it any more, or at exit."""
+
+    path: Path
+    temporary: bool = False
+
+    def __post_init__(self) -> None:
+        if self.temporary:
+            weakref.finalize(self, shutil.rmtree, str(self.path.parent), True)
 
 
 @dataclass
 class CheckResult:
     """Everything a check found. The contract the reports, charts and notebooks build on.
 
-    - ``flows``: the flow columns plus ``server``, ``direction_to_server`` ("outbound" |
-      "inbound" | null), ``verdict`` (null out of scope), ``reason``, ``reason_code``,
-      ``severity`` and ``entry`` (the allow-list entry literal or the hierarchy pair
-      ``"PRI1 -> CAS"``), plus ``src_server``/``dst_server``.
-    - ``findings``: see :data:`analyzer.verdicts.FINDINGS_SCHEMA`.
-    - ``coverage``: see :data:`analyzer.verdicts.COVERAGE_SCHEMA`.
+    - ``flows``: a lazy frame over ``flows.parquet`` (every flow, in scope or not): the flow
+      columns plus ``server``, ``direction_to_server`` ("outbound" | "inbound" | null),
+      ``verdict`` (null out of scope), ``reason``, ``reason_code``, ``severity`` and ``entry``
+      (the allow-list entry literal or the hierarchy pair ``"PRI1 -> CAS"``), plus
+      ``src_server``/``dst_server``. Filter it, then ``.collect()``: the flows are not in memory.
+    - ``findings``: see :data:`analyzer.aggregates.FINDINGS_SCHEMA`.
+    - ``coverage``: see :data:`analyzer.aggregates.COVERAGE_SCHEMA`.
     - ``summary``: verdict → number of flows, every kind, plus ``out-of-scope``.
+    - ``aggregates``: the merged :class:`~analyzer.aggregates.Partial` (chart series, per-file
+      counts) the reports draw from.
 
     Example::
 
         result = run_check(["data/samples"], "data/samples/site.toml")
         result.findings.filter(pl.col("severity") == "high")
-        result.to_pandas()["findings"]  # shown as an HTML summary in Jupyter
+        result.flows.filter(pl.col("verdict") == "blocked-required").collect()
     """
 
-    flows: pl.DataFrame
+    flows: pl.LazyFrame
     findings: pl.DataFrame
     coverage: pl.DataFrame
     read: ReadResult
@@ -55,6 +83,14 @@ class CheckResult:
     window: TimeWindow = field(default_factory=TimeWindow)
     outside_window: int = 0
     """Flows dropped because they fall outside ``--since``/``--until``."""
+    aggregates: Partial = field(default_factory=empty)
+    flows_file: FlowsFile | None = None
+    """Where ``flows`` is stored (``OUTDIR/flows.parquet``, or a temporary file)."""
+
+    @property
+    def flow_count(self) -> int:
+        """How many flows were judged (in scope or not)."""
+        return sum(self.summary.values())
 
     def worst_severity(self) -> str | None:
         """The most severe severity among the findings (``None`` when there are none ranked)."""
@@ -71,8 +107,8 @@ class CheckResult:
         return any(SEVERITY_RANK[s] <= limit for s in severities if s in SEVERITY_RANK)
 
     def to_pandas(self) -> dict:
-        """The frames as pandas DataFrames, by name: ``flows``, ``findings``, ``coverage``,
-        ``files`` (one row per input file) and ``rejects``.
+        """The frames as pandas DataFrames, by name: ``flows`` (all of them: this loads the flows
+        file), ``findings``, ``coverage``, ``files`` (one row per input file) and ``rejects``.
 
         Example: ``result.to_pandas()["findings"].groupby("severity").size()``.
         """
@@ -99,90 +135,35 @@ def check_flows(flows: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     return match(scope(flows, policy.site), policy, then=judge)
 
 
-def run_check(
-    paths: Iterable[str],
-    site: str | Site,
-    *,
-    profile: str | None = None,
-    format: str | None = None,
-    dns: Iterable[str] | None = None,
-    tz: str | None = None,
-    since: str | datetime | None = None,
-    until: str | datetime | None = None,
-    last: str | None = None,
-    options: ParseOptions | None = None,
-    progress: Callable | None = None,
-    baseline: str | Path | None = None,
-) -> CheckResult:
-    """Check logs against a site's policy.
+@dataclass(frozen=True)
+class Plan:
+    """What judging a batch needs besides the batch: the policy, the time window and the
+    attribution index (None: no flow to name, or no evidence). Picklable."""
 
-    ``tz`` (the zone of logs that record local time) defaults to the site's ``timezone``;
-    ``since``/``until`` (text in the site's zone, or aware datetimes) limit the flows judged.
-    ``dns`` paths are read as evidence for attributing IP-only flows. ``options`` are passed to
-    the parsers whole (``tz`` wins over ``options.tz``). ``baseline``: a previous run's
-    ``findings.json``; the findings are then marked new or persisting and the baseline's
-    resolved ones follow (:func:`analyzer.baseline.compare`); it is read first, so a bad one
-    fails at once.
-
-    Example::
-
-        result = run_check(["data/samples"], "data/samples/site.toml")
-        result.findings.filter(pl.col("severity") == "high")
-    """
-    previous = load_baseline(baseline, FINDINGS_SCHEMA) if baseline is not None else None
-    policy = load_policy(site, profile=profile)
-    zone = tz or (options.tz if options and options.tz != "UTC" else None) or policy.site.timezone
-    opts = replace(options or ParseOptions(), tz=zone)
-    window = _window(since, until, last, zone)
-    if format:  # a forced format applies to the logs, not to the DNS evidence files
-        logs = read_logs(list(paths), format=format, options=opts, progress=progress)
-        read = _merge(logs, read_logs(list(dns), options=opts, progress=progress) if dns else None)
-    else:
-        read = read_logs([*paths, *(dns or [])], options=opts, progress=progress)
-    flows = read.flows
-    outside = 0
-    if window:
-        keep = pl.lit(True)
-        if window.since is not None:
-            keep = keep & (pl.col("time") >= window.since)
-        if window.until is not None:
-            keep = keep & (pl.col("time") < window.until)
-        kept = flows.filter(keep.fill_null(False))
-        outside = flows.height - kept.height
-        flows = kept
-    flows = attribute(flows, read.evidence.get("dns"))
-    judged = check_flows(flows, policy)
-    found = findings(judged)
-    return CheckResult(
-        flows=judged,
-        findings=found if previous is None else compare(found, previous),
-        coverage=coverage(judged, policy),
-        read=read,
-        policy=policy,
-        timezone=zone,
-        summary=summarize(judged),
-        window=window,
-        outside_window=outside,
-    )
+    policy: Policy
+    window: TimeWindow = field(default_factory=TimeWindow)
+    index: attribution.Index | None = None
 
 
-def _window(since, until, last, tz: str) -> TimeWindow:
-    if isinstance(since, datetime) or isinstance(until, datetime):
-        return TimeWindow(since=since, until=until)  # type: ignore[arg-type]
-    return resolve_window(since, until, last, tz)
+def in_window(flows: pl.DataFrame, window: TimeWindow) -> tuple[pl.DataFrame, int]:
+    """The flows inside ``window`` (flows without a time are outside a window) and how many were not."""
+    if not window:
+        return flows, 0
+    keep = pl.lit(True)
+    if window.since is not None:
+        keep = keep & (pl.col("time") >= window.since)
+    if window.until is not None:
+        keep = keep & (pl.col("time") < window.until)
+    kept = flows.filter(keep.fill_null(False))
+    return kept, flows.height - kept.height
 
 
-def _merge(logs: ReadResult, extra: ReadResult | None) -> ReadResult:
-    if extra is None:
-        return logs
-    evidence = dict(logs.evidence)
-    for kind, frame in extra.evidence.items():
-        evidence[kind] = pl.concat([evidence[kind], frame]) if kind in evidence else frame
-    flows = pl.concat([logs.flows, extra.flows], how="vertical")
-    return ReadResult(
-        flows=flows,
-        rejects=pl.concat([logs.rejects, extra.rejects]),
-        files=logs.files + extra.files,
-        options=logs.options,
-        evidence=evidence,
-    )
+def judge_batch(flows: pl.DataFrame, plan: Plan) -> tuple[pl.DataFrame, Partial]:
+    """One batch of flows (flow schema) through window, attribution, scope, match and verdicts:
+    the judged flows and their partial aggregates. Pure: the same batch and plan give the same
+    answer on any machine. Example: ``judged, partial = judge_batch(chunk, Plan(policy))``."""
+    kept, outside = in_window(flows, plan.window)
+    if plan.index is not None:
+        kept = attribution.attribute_batch(kept, plan.index)
+    judged = check_flows(kept, plan.policy)
+    return judged, fold(judged, outside)

@@ -37,6 +37,14 @@ Declared = Mapping[str, Evidence]
 the pipeline passes the registry's declarations), so attribution names no format."""
 
 
+def nameable(declared: Declared) -> pl.Expr:
+    """The only flows :func:`attribute_batch` can change: no host, and an address or a session
+    (by the keys a format ``declared``) to name it by. Every other flow comes out as it went in,
+    whatever the index."""
+    sessions = [expr for expr in _session_keyed(declared).values()]
+    return pl.col("dst_host").is_null() & pl.any_horizontal(pl.col("dst_ip").is_not_null(), *sessions)
+
+
 def carries_evidence(declared: Declared) -> pl.Expr:
     """Flows that may give evidence (a host with its address, or a URL log's session): a
     superset, cheap to test, of what :func:`evidence_from_flows` and the session join use."""

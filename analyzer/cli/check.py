@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..verdicts import SEVERITIES, VERDICTS
-from .common import add_input_arguments, files_table, parse_options, print_table, progress_bar
+from .common import add_input_arguments, files_table, parse_options, print_table, stage_bar
 
 
 def add_arguments(parser) -> None:
@@ -45,9 +45,10 @@ def run(args) -> int:
     # Imported here: the other commands do not need the checking and reporting machinery.
     from ..api import write_reports
     from ..baseline import changes
-    from ..check import run_check
+    from ..pipeline.check import run_check
 
-    with progress_bar(args.quiet) as progress:
+    outdir = Path(args.output)
+    with stage_bar(args.quiet) as progress:
         result = run_check(
             args.paths,
             args.site,
@@ -60,10 +61,10 @@ def run(args) -> int:
             last=args.last,
             options=parse_options(args),
             progress=progress,
+            output=outdir,  # flows.parquet is written there as the flows are judged
             baseline=args.baseline,
         )
-    outdir = Path(args.output)
-    written = write_reports(result, outdir)
+        written = write_reports(result, outdir, progress=progress)
     # On a terminal: the inputs, the summary and where things went; piped or in a scheduler's
     # log: the summary alone; --quiet: nothing (the exit code speaks).
     terminal = sys.stdout.isatty()

@@ -42,6 +42,12 @@ def index(flows: pl.DataFrame | pl.LazyFrame, evidence: pl.DataFrame | None = No
     return attribution.index(flows, evidence, declared=parsers.declared_evidence())
 
 
+def nameable() -> pl.Expr:
+    """Flows attribution may name (:func:`analyzer.attribution.nameable`), by the registry's
+    declarations."""
+    return attribution.nameable(parsers.declared_evidence())
+
+
 def carries_evidence() -> pl.Expr:
     """Flows whose lines may give evidence, by the registry's declarations."""
     return attribution.carries_evidence(parsers.declared_evidence())

@@ -57,12 +57,13 @@ def frames_to_pandas(frames: Mapping[str, pl.DataFrame]) -> dict:
 
 
 def check_frames(result) -> dict[str, pl.DataFrame]:
-    """The frames of a check by name: flows, findings, coverage, files (inputs), rejects.
+    """The frames of a check by name: flows (read from the flows file: all of them in memory),
+    findings, coverage, files (inputs), rejects.
 
     Example: ``check_frames(result)["findings"].height``.
     """
     return {
-        "flows": result.flows,
+        "flows": result.flows.lazy().collect(),
         "findings": result.findings,
         "coverage": result.coverage,
         "files": result.read.files_frame,
@@ -131,7 +132,7 @@ def check_html(result, top: int = TOP_FINDINGS) -> str:
         files=files,
         lines=sum(f.lines for f in files),
         rejects=sum(f.rejects for f in files),
-        n_flows=result.flows.height,
+        n_flows=result.flow_count,
     )
 
 

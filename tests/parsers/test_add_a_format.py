@@ -81,7 +81,7 @@ def test_a_format_registered_in_a_test_flows_through_the_check(registered, write
     (summary,) = result.read.files
     assert (summary.format, summary.lines, summary.records, summary.rejects) == (NAME, 6, 3, 1)
     assert summary.skipped == {"header": 1, "blank": 1}
-    flows = result.flows.sort("line_no")
+    flows = result.flows.collect().sort("line_no")
     # Attribution learnt of the format's evidence from its declaration alone.
     assert flows["dst_host"].to_list() == ["sws.update.microsoft.com"] * 2 + ["evil.test"]
     assert flows["host_source"].to_list() == ["log", "proxy", "log"]

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
+from analyzer.aggregates import COVERAGE_SCHEMA, findings, fold
 from analyzer.check import CheckResult
 from analyzer.flows import conform_flows, empty_rejects
 from analyzer.parsers.base import ParseOptions
 from analyzer.pipeline.read import FileSummary, ReadResult
 from analyzer.policy import load_policy
-from analyzer.verdicts import COVERAGE_SCHEMA, findings
 from tests.conftest import SAMPLES
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
@@ -62,7 +62,13 @@ def make_result(rows, coverage_rows=(), *, tz="Europe/Berlin") -> CheckResult:
         [
             conform_flows(raw),
             raw.select(
-                "server", "direction_to_server", "verdict", "reason", "severity", pl.col("entry").cast(pl.String)
+                "server",
+                "direction_to_server",
+                "verdict",
+                "reason",
+                "severity",
+                pl.col("entry").cast(pl.String),
+                pl.lit(None, pl.String).alias("reason_code"),
             ),
         ],
         how="horizontal",
@@ -75,13 +81,14 @@ def make_result(rows, coverage_rows=(), *, tz="Europe/Berlin") -> CheckResult:
     policy = load_policy(str(SAMPLES / "site.toml"))
     summary = flows.group_by("verdict").len().sort("verdict")
     return CheckResult(
-        flows=flows,
+        flows=flows.lazy(),
         findings=findings(flows),
         coverage=pl.DataFrame(list(coverage_rows), schema=COVERAGE_SCHEMA),
         read=read,
         policy=policy,
         timezone=tz,
         summary=dict(summary.iter_rows()),
+        aggregates=fold(flows),
     )
 
 

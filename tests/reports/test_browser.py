@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analyzer.check import run_check
+from analyzer.pipeline.check import run_check
 from analyzer.reports import charts, html
 from tests.conftest import ROOT
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.check import run_check
+from analyzer.pipeline.check import run_check
 from analyzer.reports import WRITERS
 from tests.conftest import ROOT
 
