@@ -148,16 +148,13 @@ def explain_host(
 
 def _figure(draw) -> Figure:
     import matplotlib
-    import matplotlib.pyplot as plt
 
     from .reports import charts
 
     with matplotlib.rc_context(charts.STYLE):
         fig = draw(charts)
         fig.tight_layout()
-    # Closed figures stay drawable; closing keeps Jupyter from showing each one twice (once for
-    # pyplot's open figures, once as the cell's value) and frees pyplot's reference.
-    plt.close(fig)
+    notebook.display_figures_inline()
     return fig
 
 

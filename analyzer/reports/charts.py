@@ -12,24 +12,20 @@ Three charts answer the report's questions at a glance:
 Rendering is deterministic (fixed size, resolution and font, no timestamps or software version in
 the PNG metadata) so two runs over the same input write the same bytes. Labels come from logs, so
 matplotlib's math parsing is switched off: a host name with ``$`` is text, not a formula.
+Figures are :class:`matplotlib.figure.Figure` objects drawn without pyplot: no global figure
+state, no backend chosen for the process.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import matplotlib
-
-if "ipykernel" not in sys.modules:  # in Jupyter keep the inline backend, so figures of the API display
-    matplotlib.use("Agg")  # no display; must precede pyplot
-
 import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import polars as pl
 from matplotlib.figure import Figure
@@ -109,7 +105,8 @@ def timeline(data, tz: str) -> Figure:
     minutes = _minutes(data)
     within = aggregates.main_range(minutes)
     counts, unit = aggregates.timeline_series(minutes, tz, within)
-    fig, ax = plt.subplots(figsize=SIZE)
+    fig = Figure(figsize=SIZE)
+    ax = fig.subplots()
     if counts.is_empty():
         _empty(ax, "no required traffic in the logs")
         return fig
@@ -151,7 +148,8 @@ def unexpected(data, tz: str) -> Figure:
         counts = unexpected_counts(data)
     else:
         counts = aggregates.top_destinations(data.aggregates.destinations, TOP)
-    fig, ax = plt.subplots(figsize=SIZE)
+    fig = Figure(figsize=SIZE)
+    ax = fig.subplots()
     if counts.is_empty():
         _empty(ax, "no unexpected traffic")
         return fig
@@ -198,7 +196,8 @@ def coverage_counts(coverage: pl.DataFrame) -> pl.DataFrame:
 def coverage(table: pl.DataFrame) -> Figure:
     """Horizontal stacked bars per server of its required entries by status."""
     counts = coverage_counts(table)
-    fig, ax = plt.subplots(figsize=SIZE)
+    fig = Figure(figsize=SIZE)
+    ax = fig.subplots()
     if counts.is_empty():
         _empty(ax, "no required entries")
         return fig
@@ -234,13 +233,10 @@ def render(result) -> dict[str, bytes]:
     with matplotlib.rc_context(STYLE):
         for name, (_alt, draw) in CHARTS.items():
             fig = draw(result)
-            try:
-                fig.tight_layout()
-                buffer = io.BytesIO()
-                fig.savefig(buffer, format="png", metadata=PNG_METADATA)
-                images[name] = buffer.getvalue()
-            finally:
-                plt.close(fig)
+            fig.tight_layout()
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", metadata=PNG_METADATA)
+            images[name] = buffer.getvalue()
     return images
 
 

@@ -9,6 +9,8 @@ stage of the pipeline.
 
 from __future__ import annotations
 
+import io
+import sys
 from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
@@ -151,3 +153,23 @@ def read_html(read) -> str:
         evidence=[(kind, frame.height) for kind, frame in read.evidence.items()],
         tz=read.options.tz,
     )
+
+
+def display_figures_inline() -> None:
+    """In IPython, show matplotlib figures as PNG: the charts are drawn without pyplot, whose
+    inline backend would otherwise register that display. Called when a figure is made, never at
+    import. Example: ``display_figures_inline()`` (a no-op outside IPython)."""
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        from matplotlib.figure import Figure as _Figure
+
+        def png(fig) -> bytes:
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png")
+            return buffer.getvalue()
+
+        shell.display_formatter.formatters["image/png"].for_type(_Figure, png)
