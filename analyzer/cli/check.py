@@ -101,27 +101,27 @@ def deliver(result, outdir: Path, mail, webhook: str | None, quiet: bool) -> boo
     from ..delivery import build_message, post_webhook, send_mail, should_mail, summary, where
 
     ok = True
-    if mail is not None:
-        if not should_mail(result, mail.mail_on):
-            if not quiet:
-                print(f"mail not sent: no current finding at {mail.mail_on} or above")
-        else:
-            try:
-                send_mail(build_message(result, outdir, mail), mail)
-                if not quiet:
-                    print(f"mailed to {', '.join(mail.to)} via {mail.server}")
-            except AnalyzerError as exc:
-                print(f"analyzer: error: {exc}", file=sys.stderr)
-                ok = False
+    if mail is not None and not should_mail(result, mail.mail_on):
+        if not quiet:
+            print(f"mail not sent: no current finding at {mail.mail_on} or above")
+    elif mail is not None:
+        sent = f"mailed to {', '.join(mail.to)} via {mail.server}"
+        ok = _attempt(lambda: send_mail(build_message(result, outdir, mail), mail), sent, quiet)
     if webhook is not None:
-        try:
-            post_webhook(webhook, summary(result, outdir))
-            if not quiet:
-                print(f"summary posted to {where(webhook)}")
-        except AnalyzerError as exc:
-            print(f"analyzer: error: {exc}", file=sys.stderr)
-            ok = False
+        posted = f"summary posted to {where(webhook)}"
+        ok = _attempt(lambda: post_webhook(webhook, summary(result, outdir)), posted, quiet) and ok
     return ok
+
+
+def _attempt(send, done: str, quiet: bool) -> bool:
+    try:
+        send()
+    except AnalyzerError as exc:
+        print(f"analyzer: error: {exc}", file=sys.stderr)
+        return False
+    if not quiet:
+        print(done)
+    return True
 
 
 def run(args) -> int:

@@ -325,3 +325,11 @@ def test_a_webhook_error_is_one_line_without_the_secret_path(webhook_server, sit
     err = one_error_line(capsys)
     assert "webhook not delivered" in err and "HTTP 500" in err and "secret-token" not in err
     every_output(out)
+
+
+def test_a_failed_mail_does_not_stop_the_webhook(webhook_server, site, tmp_path, capsys):
+    url = f"http://127.0.0.1:{webhook_server.server_port}/hook"
+    options = ("--mail-to", "ops@example.com", "--smtp", f"127.0.0.1:{free_port()}", "--webhook", url)
+    assert check(site, tmp_path / "out", *options) == 3
+    assert "mail not sent" in one_error_line(capsys)
+    assert len(webhook_server.received) == 1

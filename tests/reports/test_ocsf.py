@@ -152,8 +152,8 @@ def test_log_text_stays_inert_in_the_json(tmp_path):
     (tmp_path / "a.log").write_text(
         LINE.format(t=1793754000, code="TCP_MISS/200", method="GET", url=f"http://{hostile}/x") + "\n", encoding="utf-8"
     )
-    main(["check", str(tmp_path / "a.log"), "--site", str(SITE), "-o", str(tmp_path / "o"), "-q"])
-    raw = (tmp_path / "o" / "findings.ocsf.json").read_bytes()
+    checked = run_check([str(tmp_path / "a.log")], str(SITE))
+    raw = write_reports(checked, tmp_path / "o", formats="findings.ocsf.json")[0].read_bytes()
     assert b"\x1b" not in raw
     events = json.loads(raw)
     validate(events)
