@@ -169,6 +169,7 @@ def test_mail_over_starttls_with_login_has_body_attachments_and_subject(
     assert attached["report.html"].get_content_type() == "text/html"
     assert attached["report.html"].get_payload(decode=True) == (out / "report.html").read_bytes()
     assert attached["findings.csv"].get_payload(decode=True) == (out / "findings.csv").read_bytes()
+    assert PASSWORD not in message.as_string()
     assert_no_password(capsys, caplog, out)
 
 
