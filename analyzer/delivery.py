@@ -311,7 +311,7 @@ def check_webhook(url: str) -> str:
     """``url`` if it is an http(s) URL with a host, else :class:`AnalyzerError` (a usage error)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise AnalyzerError(f"--webhook: '{inert(where(url))}' is not an http:// or https:// URL")
+        raise AnalyzerError(f"--webhook: '{where(url)}...' is not an http:// or https:// URL")
     return url
 
 
@@ -319,7 +319,8 @@ def where(url: str) -> str:
     """The scheme, host and port of ``url``: what messages show (the path of a Slack or Teams
     webhook is its secret)."""
     parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc else url.split("?")[0][:40]
+    host = parts.netloc.rpartition("@")[2] or "(no host)"  # never a user or password before the @
+    return inert(f"{parts.scheme or '(no scheme)'}://{host}")
 
 
 def post_webhook(url: str, payload: dict, *, timeout: float = TIMEOUT) -> None:

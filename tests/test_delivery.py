@@ -119,6 +119,7 @@ def test_resolved_findings_neither_lead_the_headline_nor_trigger_mail_on():
 def test_messages_show_a_webhook_url_without_its_secret_path():
     assert where("https://hooks.slack.com/services/T0/B0/XYZ") == "https://hooks.slack.com"
     assert where("https://user:pw@example.com:8443/x?token=1") == "https://example.com:8443"
+    assert where("hooks.slack.com/services/T0/B0/XYZ") == "(no scheme)://(no host)"
 
 
 def test_inert_escapes_controls_separators_and_bidi_overrides():
