@@ -25,8 +25,9 @@ against the OCSF 1.5.0 models of ``py-ocsf-models`` (at 100,000 findings validat
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TextIO
 
 import polars as pl
 
@@ -157,13 +158,17 @@ def ocsf_events(findings: pl.DataFrame, policy, remediation=None) -> list[dict]:
         events = ocsf_events(result.findings, result.policy)
         events[0]["finding_info"]["uid"] == result.findings["finding_id"][0]
     """
+    return list(iter_events(findings, policy, remediation))
+
+
+def iter_events(findings: pl.DataFrame, policy, remediation=None) -> Iterator[dict]:
+    """The events of :func:`ocsf_events` one at a time (the writer never holds them all)."""
     texts = _remediation_texts(remediation)
     profile = policy.profile
     resources = {s.name: [_server_resource(s)] for s in policy.servers}
     standard = [profile.document or profile.title or profile.name]
     product = {"name": "analyzer", "vendor_name": "analyzer", "version": __version__}
     policy_wide = f"{profile.name}: destinations the allow-list does not list are blocked"
-    events = []
     for (
         fid,
         verdict,
@@ -234,20 +239,23 @@ def ocsf_events(findings: pl.DataFrame, policy, remediation=None) -> list[dict]:
         }
         if fid in texts:
             event["remediation"] = {"desc": texts[fid]}
-        events.append(event)
-    return events
+        yield event
 
 
-def to_json(events: list[dict]) -> str:
-    """The events as a JSON array, one event per line (readable with ``grep``, loadable whole)."""
-    if not events:
-        return "[]\n"
-    return "[\n" + ",\n".join(json.dumps(e, ensure_ascii=False) for e in events) + "\n]\n"
+def write_events(events: Iterable[dict], file: TextIO) -> None:
+    """Write ``events`` to ``file`` as a JSON array, one event per line (readable with ``grep``,
+    loadable whole), as they come."""
+    file.write("[")
+    for i, event in enumerate(events):
+        file.write(",\n" if i else "\n")
+        file.write(json.dumps(event, ensure_ascii=False))
+    file.write("\n]\n")
 
 
 def write(result, outdir: str | Path) -> Path:
     """OUTDIR/findings.ocsf.json: the check's findings as OCSF Compliance Findings."""
     path = Path(outdir) / OCSF_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_json(ocsf_events(result.findings, result.policy)), encoding="utf-8")
+    with path.open("w", encoding="utf-8") as file:
+        write_events(iter_events(result.findings, result.policy), file)
     return path

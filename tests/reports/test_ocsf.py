@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 from pathlib import Path
 
@@ -158,3 +159,9 @@ def test_log_text_stays_inert_in_the_json(tmp_path):
     events = json.loads(raw)
     validate(events)
     assert [e["unmapped"]["host"] for e in events] == [hostile]  # kept as data, escaped in the file
+
+
+def test_no_findings_is_an_empty_array(result, tmp_path):
+    buffer = io.StringIO()
+    ocsf.write_events(ocsf.iter_events(result.findings.clear(), result.policy), buffer)
+    assert json.loads(buffer.getvalue()) == []
