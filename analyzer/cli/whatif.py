@@ -62,7 +62,12 @@ def run(args) -> int:
     from ..whatif import whatif, write_whatif
 
     if len(args.paths) == 1 and is_outdir(args.paths[0]):
-        recorded = load_outdir(args.paths[0])
+        try:
+            recorded = load_outdir(args.paths[0])
+        except AnalyzerError:
+            if not args.site:  # the check's site file moved: the other site stands in for it
+                raise
+            recorded = load_outdir(args.paths[0], site=args.site)
         source, base, other_site = args.paths[0], recorded.policy, args.other_site or args.site
         output = args.output or args.paths[0]
     else:

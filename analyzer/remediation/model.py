@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from ..policy import MICROSOFT_UPDATE, Policy, Server
+from ..policy import Policy, Server
 from ..policy.patterns import HostPattern
 
 DEVICE_FORMATS = ("squid", "paloalto", "winfirewall")
@@ -177,9 +177,18 @@ def devices(flows: pl.LazyFrame, findings: pl.DataFrame) -> tuple[list[Device], 
     return out, linked
 
 
-def top_servers(policy: Policy) -> list[Server]:
-    """The servers that synchronize from Microsoft Update (the allow-list is theirs)."""
-    return [s for s in policy.site.servers if s.upstream == MICROSOFT_UPDATE]
+def allow_list_groups(reqs: list[Requirement]) -> list[tuple[str, int, list[Server], list[Requirement]]]:
+    """The allow-list requirements by scheme and port: ``(scheme, port, servers, requirements)``,
+    in the profile's order; one device rule each (a device tells ports, not schemes)."""
+    groups: dict[tuple, list[Requirement]] = {}
+    for r in reqs:
+        if r.kind == "allow-list":
+            groups.setdefault((r.scheme, r.port), []).append(r)
+    out = []
+    for (scheme, port), group in groups.items():
+        servers = sorted({r.server.name: r.server for r in group}.values(), key=lambda s: s.name)
+        out.append((scheme, port, servers, group))
+    return out
 
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")

@@ -26,7 +26,17 @@ import xml.etree.ElementTree as ET
 
 from ..policy import Policy
 from ..policy.patterns import HostPattern
-from .model import Block, Device, Requirement, blocks_file, comment_text, config_name, describe_fixes, fixed_ids
+from .model import (
+    Block,
+    Device,
+    Requirement,
+    allow_list_groups,
+    blocks_file,
+    comment_text,
+    config_name,
+    describe_fixes,
+    fixed_ids,
+)
 
 COMMENT = "#"
 APP_IDS = {"http": "web-browsing", "https": "ssl"}
@@ -155,12 +165,7 @@ def build(policy: Policy, reqs: list[Requirement], found: dict, device: Device) 
             (),
         )
     ]
-    groups: dict[tuple, list[Requirement]] = {}
-    for r in reqs:
-        if r.kind == "allow-list":
-            groups.setdefault((r.scheme, r.port), []).append(r)
-    for (scheme, port), group in groups.items():
-        servers = sorted({r.server.name: r.server for r in group}.values(), key=lambda s: s.name)
+    for scheme, port, servers, group in allow_list_groups(reqs):
         start = len(objs.items)
         sources = [n for s in servers for n in _address(objs, s)]
         service = _service(objs, port)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..policy import Policy
 from ..policy.patterns import HostPattern
-from .model import Block, Device, Requirement, blocks_file, config_name, describe_fixes, fixed_ids
+from .model import Block, Device, Requirement, allow_list_groups, blocks_file, config_name, describe_fixes, fixed_ids
 
 COMMENT = "#"
 FILE = "squid.conf"
@@ -122,12 +122,7 @@ def render(policy: Policy, reqs: list[Requirement], found: dict, device: Device,
         tuple(acls.need("wsus_connect", ["acl wsus_connect method CONNECT"])),
     )
     blocks = [head]
-    groups: dict[tuple, list[Requirement]] = {}
-    for r in reqs:
-        if r.kind == "allow-list":
-            groups.setdefault((r.scheme, r.port), []).append(r)
-    for (scheme, port), group in groups.items():
-        servers = sorted({r.server.name: r.server for r in group}.values(), key=lambda s: s.name)
+    for scheme, port, servers, group in allow_list_groups(reqs):
         src, lines = _src(acls, servers)
         port_acl, port_lines = _port(acls, port)
         lines += port_lines
