@@ -5,7 +5,8 @@ every subdomain, ``x`` only ``x``. So ``*.x`` becomes ``.x`` when the apex may b
 site's wildcard mode is ``apex``, or the list names ``x`` itself); otherwise the exact form is a
 ``dstdom_regex`` that needs at least one label before ``x``. Entries that another entry of the
 same scheme and port already covers are left out, as Squid 5 refuses overlapping ``dstdomain``
-values (``ERROR: '.x' is a subdomain of 'x'``). https entries are allowed as ``CONNECT`` to their
+values (5.7 stops at ``ERROR: '.x' is a subdomain of 'x'`` and warns that ``'a.x' is a
+subdomain of '.x'``). https entries are allowed as ``CONNECT`` to their
 port (443) only, http entries as plain requests to theirs (80), never as tunnels. The lines go
 before the site's ``http_access deny`` rules.
 """

@@ -317,3 +317,29 @@ def test_squid_parses_the_samples_fixes_and_policy_without_a_warning(squid_dir):
     for name in ("squid/fixes.conf", "squid/policy.conf"):
         conf = _squid_config(squid_dir, _free_port(), files[name], [])
         assert parse_warnings(conf) == [], name
+
+
+@pytest.mark.parametrize(
+    ("naive", "said"),
+    [
+        # an exact host and its ".x" (cm2007: windowsupdate.microsoft.com and *.windowsupdate.microsoft.com)
+        (
+            ["windowsupdate.microsoft.com", ".windowsupdate.microsoft.com"],
+            "ERROR: '.windowsupdate.microsoft.com' is a subdomain of 'windowsupdate.microsoft.com'",
+        ),
+        # a host inside a ".x" (cm2007: download.windowsupdate.com and *.windowsupdate.com)
+        (
+            [".windowsupdate.com", "download.windowsupdate.com"],
+            "WARNING: 'download.windowsupdate.com' is a subdomain of '.windowsupdate.com'",
+        ),
+    ],
+)
+def test_squid_rejects_the_overlapping_forms_the_rules_avoid(squid_dir, naive, said):
+    """Why entries are merged or left out: written value for value, the cm2007 list overlaps
+    itself, which Squid 5.7 refuses (an apex and its ".x") or warns about and drops."""
+    _need_squid()
+    fragment = "".join(f"acl x dstdomain {v}\n" for v in naive)
+    conf = _squid_config(squid_dir, _free_port(), fragment, [])
+    run = subprocess.run([SQUID, "-k", "parse", "-f", str(conf)], capture_output=True, text=True, timeout=60)
+    assert said in run.stdout + run.stderr
+    assert (run.returncode != 0) == said.startswith("ERROR")
