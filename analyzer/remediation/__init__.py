@@ -23,8 +23,9 @@ import polars as pl
 
 from ..errors import AnalyzerError
 from ..policy import Policy
+from ..verdicts import REASONS
 from . import paloalto, squid, winfirewall
-from .model import Device, config_name, devices, fixes, requirements
+from .model import CLIENTS, Device, config_name, devices, fixes, requirements
 from .text import finding_remediation
 
 DEVICES = {"squid": squid, "paloalto": paloalto, "winfirewall": winfirewall}
@@ -66,18 +67,27 @@ def _plan(findings: pl.DataFrame, flows, policy: Policy, device: str | None, ser
     if server is not None:
         chosen = [d for d in chosen if d.kind != "winfirewall" or d.name == server]
     found_all = fixes(findings, reqs)
+    client_reason = REASONS["client-service"]
     plan = []
+    clients = findings.filter(
+        (pl.col("verdict") == "permitted") & (pl.col("direction") == "inbound") & (pl.col("reason") == client_reason)
+    )
     for d in chosen:
-        mine = set(linked.filter((pl.col("device_kind") == d.kind) & (pl.col("device_name") == d.name))["finding_id"])
+        logged = linked.filter((pl.col("device_kind") == d.kind) & (pl.col("device_name") == d.name))
+        mine = set(logged["finding_id"])
         found = {k: [f for f in fs if f["finding_id"] in mine] for k, fs in found_all.items()}
-        plan.append((d, reqs, {k: fs for k, fs in found.items() if fs}))
+        found = {k: fs for k, fs in found.items() if fs}
+        dropped = set(logged.filter(pl.col("blocked"))["finding_id"])
+        if d.kind == "winfirewall" and (at := clients.filter(pl.col("finding_id").is_in(dropped))).height:
+            found[CLIENTS] = list(at.iter_rows(named=True))  # dropped at this server: its clients' rule
+        plan.append((d, reqs, found))
     return plan
 
 
 def _parts(reqs: list, found: dict) -> list[tuple[str, list]]:
-    """(part, its requirements): ``fixes`` only when the device logged a blocked-required finding."""
+    """(part, its requirements): ``fixes`` only when the device logged something to fix."""
     fix_reqs = [r for r in reqs if r.key in found]
-    return ([("fixes", fix_reqs)] if fix_reqs else []) + [("policy", reqs)]
+    return ([("fixes", fix_reqs)] if found else []) + [("policy", reqs)]
 
 
 def remediate(

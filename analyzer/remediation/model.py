@@ -54,6 +54,11 @@ class Device:
     zones: dict = field(default_factory=dict, compare=False)
 
 
+CLIENTS = "client-service"
+"""The ``found`` key of update clients' connections that a server's own firewall dropped:
+permitted (never findings to act on by verdict), yet the rule the clients need."""
+
+
 def requirements(policy: Policy) -> list[Requirement]:
     """Every required flow of the site, in the order of :attr:`Policy.required`."""
     by_name = policy.site.servers_by_name
@@ -135,20 +140,24 @@ def device_expr() -> tuple[pl.Expr, pl.Expr]:
 
 
 def devices(flows: pl.LazyFrame, findings: pl.DataFrame) -> tuple[list[Device], pl.DataFrame]:
-    """The devices that logged in-scope decisions, and ``finding_id, device_kind, device_name``
-    for every finding a device logged (one finding may be seen by several devices)."""
+    """The devices that logged in-scope decisions, and ``finding_id, device_kind, device_name,
+    blocked`` (whether that device blocked any of its flows) for every finding a device logged
+    (one finding may be seen by several devices)."""
     kind, name = device_expr()
     cols = ["source_format", "device", "direction", "src_server", "dst_server", "source_file", "extra"]
-    cols += ["server", "direction_to_server", "verdict", "dst_host", "src_ip", "dst_ip", "dst_port", "scheme"]
+    cols += ["server", "direction_to_server", "verdict", "dst_host", "src_ip", "dst_ip", "dst_port", "scheme", "action"]
     # The device first: the finding keys rename direction_to_server to "direction".
     logged = flows.select(cols).filter(pl.col("source_format").is_in(DEVICE_FORMATS)).with_columns(kind, name)
     keyed = flow_keys(logged)
-    per_key = keyed.select("device_kind", "device_name", *_FINDING_KEY).unique().collect()
+    per_key = (
+        keyed.group_by("device_kind", "device_name", *_FINDING_KEY)
+        .agg((pl.col("action").cast(pl.String) == "blocked").any().alias("blocked"))
+        .collect()
+    )
     linked = (
         finding_keys(findings)
         .join(per_key, on=list(_FINDING_KEY), how="inner", nulls_equal=True)
-        .select("finding_id", "device_kind", "device_name")
-        .unique()
+        .select("finding_id", "device_kind", "device_name", "blocked")
         .sort("device_kind", "device_name", "finding_id")
     )
     zones_frame = (

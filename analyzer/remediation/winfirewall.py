@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 
 from ..policy import MICROSOFT_UPDATE, Policy
-from .model import Block, Device, Requirement, blocks_file, comment_text, describe_fixes, fixed_ids
+from .model import CLIENTS, Block, Device, Requirement, blocks_file, comment_text, describe_fixes, fixed_ids
 
 COMMENT = "#"
 GROUP = "WSUS (analyzer)"
@@ -82,17 +82,19 @@ def render(policy: Policy, reqs: list[Requirement], found: dict, device: Device,
             continue
         comments = [f"{r.entry}: {r.scheme} on port {r.port}"] + ([describe_fixes(done)] if done else [])
         blocks.append(Block(tuple(comments), (line,), fixed_ids(done)))
-    if part == "policy":  # the update clients too (they are permitted, never blocked-required findings)
+    dropped = found.get(CLIENTS, [])
+    if part == "policy" or dropped:  # the update clients (in the fixes when this firewall dropped them)
         nets = [n for n in host.client_networks if not internet_network(n)]
         left_out = [n for n in host.client_networks if internet_network(n)]
         comments = [f"update clients connecting to {host.name}'s WSUS ports"]
         comments += [f"  not suggested: {n} reaches into the Internet" for n in left_out]
+        comments += [describe_fixes(dropped)] if dropped else []
         lines = []
         if nets:
             desc = f"update clients of {host.name}"
             wsus = sorted(set(ports.values()))
             lines.append(_rule(f"WSUS clients of {host.name}", "Inbound", "LocalPort", wsus, nets, desc))
-        blocks.append(Block(tuple(comments), tuple(lines)))
+        blocks.append(Block(tuple(comments), tuple(lines), fixed_ids(dropped)))
     if host.upstream == MICROSOFT_UPDATE:
         mine = [r for r in reqs if r.kind == "allow-list" and r.server.name == host.name]
         remote_ports = sorted({r.port for r in mine})

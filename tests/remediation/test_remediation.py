@@ -187,3 +187,38 @@ def test_rules_read_the_flows_lazily_too(result, tmp_path):
     result.flows.write_parquet(tmp_path / "flows.parquet")
     lazy = remediation_files(result.findings, pl.scan_parquet(tmp_path / "flows.parquet"), result.policy)
     assert lazy == remediation_files(result.findings, result.flows, result.policy)
+
+
+FIELDS = (
+    "date time action protocol src-ip dst-ip src-port dst-port size tcpflags tcpsyn tcpack tcpwin icmptype icmpcode"
+)
+PFIREWALL = f"""#Version: 1.5
+#Software: Microsoft Windows Firewall
+#Time Format: UTC
+#Fields: {FIELDS} info path
+2026-11-03 10:00:00 DROP TCP 192.0.2.20 192.0.2.10 49901 8530 52 S 1 0 64240 - - - RECEIVE
+2026-11-03 10:00:01 DROP TCP 192.0.2.150 192.0.2.10 49902 8531 52 S 1 0 64240 - - - RECEIVE
+2026-11-03 10:00:02 DROP TCP 203.0.113.201 192.0.2.10 55012 8531 52 S 1 0 64240 - - - RECEIVE
+"""
+
+
+def test_drops_at_a_server_get_inbound_rules_there_and_never_from_the_internet(tmp_path):
+    """CAS's own firewall dropped PRI1's synchronization and a client: CAS's fixes open its WSUS
+    port to PRI1 and to the client network, and to nothing else."""
+    log = tmp_path / "pfirewall.log"
+    log.write_text(PFIREWALL, encoding="utf-8")
+    result = run_check([str(log)], str(ROOT / "data/samples/site.toml"))
+    ids = {(r["server"], r["address"] or r["host"]): r["finding_id"] for r in result.findings.iter_rows(named=True)}
+    fixes = remediation_files(result.findings, result.flows, result.policy)["winfirewall-CAS/fixes.ps1"]
+    rules = [line for line in fixes.splitlines() if line.startswith("New-NetFirewallRule")]
+    assert rules == [
+        "New-NetFirewallRule -DisplayName 'WSUS http from PRI1 (PRI1 -> CAS)' -Group 'WSUS (analyzer)' "
+        "-Direction Inbound -Protocol TCP -LocalPort 8530 -RemoteAddress 192.0.2.20 -Action Allow "
+        "-Description 'PRI1 synchronizes from CAS over http'",
+        "New-NetFirewallRule -DisplayName 'WSUS clients of CAS' -Group 'WSUS (analyzer)' -Direction Inbound "
+        "-Protocol TCP -LocalPort 8530,8531 -RemoteAddress 192.0.2.0/24 -Action Allow "
+        "-Description 'update clients of CAS'",
+    ]
+    assert f"# fixes finding {ids[('PRI1', '192.0.2.10')]} (1 flow)" in fixes  # IP-only: by the upstream's address
+    assert f"# fixes finding {ids[('CAS', '192.0.2.150')]} (1 flow)" in fixes
+    assert "203.0.113.201" not in fixes
