@@ -180,7 +180,8 @@ def devices(flows: pl.LazyFrame, findings: pl.DataFrame) -> tuple[list[Device], 
     for k, n in found.iter_rows():
         zones: dict = {}
         for z in zones_frame.filter(pl.col("device_name") == n).iter_rows(named=True):
-            if z["from_zone"] and z["to_zone"]:
+            # Zone names come from the log: only plain names may become part of a rule.
+            if all(z[k] and _ZONE.fullmatch(z[k]) for k in ("from_zone", "to_zone")):
                 zones.setdefault((z["server"], z["to_server"]), set()).add((z["from_zone"], z["to_zone"]))
         out.append(Device(k, n, zones))
     return out, linked
@@ -200,6 +201,7 @@ def allow_list_groups(reqs: list[Requirement]) -> list[tuple[str, int, list[Serv
     return out
 
 
+_ZONE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,30}")
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _COMMENT_UNSAFE = re.compile(r"[^\x20-\x7e]")
 

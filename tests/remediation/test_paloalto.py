@@ -157,3 +157,32 @@ def test_samples_firewall_zones_come_from_its_logs():
     assert files["paloalto-0123456789AB/edl.txt"].splitlines()[0] == "windowsupdate.microsoft.com/"
     assert not any(k.endswith("fixes.set") for k in files)  # no PAN-OS blocked a required flow here
     assert pl.Series(list(files)).str.contains("paloalto-0123456789AC").any()
+
+
+def test_zone_names_from_a_log_become_rules_only_when_plain():
+    from analyzer.remediation.model import devices
+
+    flows = pl.DataFrame(
+        {
+            "source_format": ["paloalto", "paloalto"],
+            "device": ["0123456789AB", "0123456789AB"],
+            "direction": [None, None],
+            "src_server": ["CAS", "CAS"],
+            "dst_server": [None, None],
+            "source_file": ["x.log", "x.log"],
+            "extra": ['{"from_zone":"trust","to_zone":"untrust"}', '{"from_zone":"a b\\nset x","to_zone":"dmz"}'],
+            "server": ["CAS", "CAS"],
+            "direction_to_server": ["outbound", "outbound"],
+            "verdict": ["required-allowed", "required-allowed"],
+            "dst_host": ["fe2.update.microsoft.com", "fe2.update.microsoft.com"],
+            "src_ip": ["192.0.2.10", "192.0.2.10"],
+            "dst_ip": [None, None],
+            "dst_port": [443, 443],
+            "scheme": ["https", "https"],
+            "action": ["allowed", "allowed"],
+        }
+    )
+    from analyzer.verdicts import FINDINGS_SCHEMA
+
+    (device,), _ = devices(flows.lazy(), pl.DataFrame(schema=FINDINGS_SCHEMA))
+    assert device.zones == {("CAS", None): {("trust", "untrust")}}
