@@ -38,6 +38,9 @@ def run(args) -> int:
             path.write_text(text, encoding="utf-8")
         print(f"written: {len(files)} files into {args.output}")
         return 0
+    if len(files) == 1:  # the index alone
+        print("no device logged a decision about the update servers; --device NAME gives its rules anyway")
+        return 0
     # Every generated line is printable ASCII (log text in comments is reduced to it), so the
     # files print as they are.
     for rel, text in files.items():
