@@ -86,14 +86,8 @@ def run(args) -> int:
     if args.wsus_web_site:
         changes["wsus_web_site"] = args.wsus_web_site
     site = replace(site, **changes) if changes else site
-    profile = args.profile or (
-        None
-        if other_site
-        else base.profile.file
-        if base.profile.file and not base.profile.file.startswith("<built-in>")
-        else base.profile.name
-    )
-    after = load_policy(site, profile=profile)
+    # Without another profile or site: the same profile (even one given by file), other settings.
+    after = load_policy(site, profile=args.profile) if args.profile or other_site else replace(base, site=site)
     result = whatif(source, after)
     written = write_whatif(result, output) if output else []
     if not args.quiet:
