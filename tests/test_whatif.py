@@ -141,3 +141,9 @@ def test_markdown_escapes_log_text(to_2025):
     # A code span shows its text literally (no link, no HTML), and the cell cannot be split.
     assert "`[x](http://evil.test)\\|<b>`" in text
     assert "[x](http://evil.test)|" not in text
+
+
+def test_notebook_view_escapes_log_text(to_2025):
+    hostile = to_2025.changes.with_columns(pl.lit("<script>alert(1)</script>").alias("host"))
+    html = replace(to_2025, changes=hostile)._repr_html_()
+    assert "<script>" not in html and "&lt;script&gt;" in html

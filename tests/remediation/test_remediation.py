@@ -222,3 +222,17 @@ def test_drops_at_a_server_get_inbound_rules_there_and_never_from_the_internet(t
     assert f"# fixes finding {ids[('PRI1', '192.0.2.10')]} (1 flow)" in fixes  # IP-only: by the upstream's address
     assert f"# fixes finding {ids[('CAS', '192.0.2.150')]} (1 flow)" in fixes
     assert "203.0.113.201" not in fixes
+
+
+def test_hostile_device_names_from_a_log_stay_inert(result):
+    hostile = "0123456789AB\nhttp_access allow all\x1b]0;x\x07<script>"
+    flows = result.flows.with_columns(
+        pl.when(pl.col("device") == "0123456789AB").then(pl.lit(hostile)).otherwise(pl.col("device")).alias("device")
+    )
+    findings = result.findings.with_columns(pl.col("device_rules").str.replace_all("0123456789AB", hostile))
+    files = remediation_files(findings, flows, result.policy)
+    assert "<script>" not in files["README.md"]  # Markdown-escaped there
+    for name, text in files.items():
+        assert "/" not in name.split("/")[0] and name.isascii(), name
+        assert all(line.isascii() and line.isprintable() for line in text.splitlines()), name
+        assert "http_access allow all" not in [line.strip() for line in text.splitlines()], name
