@@ -242,6 +242,35 @@ def ask(proxy: int, src: str, method: str, host: str, port: int) -> int:
     return int(head.split(b" ", 2)[1])
 
 
+def replay(squid_dir: Path, fragment: str, allowed: list, denied: list) -> tuple[dict, dict]:
+    """Start Squid with ``fragment`` before a final deny-all, send every request, stop it:
+    ``(status of each allowed request, status of each denied one)``."""
+    port = _free_port()
+    conf = _squid_config(squid_dir, port, fragment, [r[2] for r in allowed + denied])
+    assert parse_warnings(conf) == []
+    proc = subprocess.Popen([SQUID, "-N", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    cache_log = squid_dir / "cache.log"
+                    log = cache_log.read_text(errors="replace") if cache_log.exists() else ""
+                    pytest.fail(f"squid did not start: {proc.stderr.read().decode(errors='replace')}\n{log}")
+                time.sleep(0.2)
+        return {r: ask(port, *r) for r in allowed}, {r: ask(port, *r) for r in denied}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.fixture
 def squid_dir():
     folder = Path(tempfile.mkdtemp(prefix="analyzer-squid-"))
@@ -270,34 +299,7 @@ def test_real_squid_passes_required_and_denies_unexpected(origins, squid_dir, tm
     assert set(verdicts(policy, required)) == {"required-allowed"}
     assert not {"required-allowed", "permitted"} & set(verdicts(policy, unexpected))
 
-    port = _free_port()
-    conf = _squid_config(squid_dir, port, fragment, [r[2] for r in required + unexpected])
-    assert parse_warnings(conf) == []
-    proc = subprocess.Popen([SQUID, "-N", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log = (
-                        (squid_dir / "cache.log").read_text(errors="replace")
-                        if (squid_dir / "cache.log").exists()
-                        else ""
-                    )
-                    pytest.fail(f"squid did not start: {proc.stderr.read().decode(errors='replace')}\n{log}")
-                time.sleep(0.2)
-        passed = {r: ask(port, *r) for r in required}
-        denied = {r: ask(port, *r) for r in unexpected}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    passed, denied = replay(squid_dir, fragment, required, unexpected)
     assert {r: s for r, s in passed.items() if s != 200} == {}
     assert {r: s for r, s in denied.items() if s != 403} == {}
 
@@ -343,3 +345,43 @@ def test_squid_rejects_the_overlapping_forms_the_rules_avoid(squid_dir, naive, s
     run = subprocess.run([SQUID, "-k", "parse", "-f", str(conf)], capture_output=True, text=True, timeout=60)
     assert said in run.stdout + run.stderr
     assert (run.returncode != 0) == said.startswith("ERROR")
+
+
+def test_real_squid_with_the_fixes_lets_exactly_the_fixed_flows_through(origins, squid_dir, tmp_path):
+    """The fixes fragment of two blocked-required findings opens those flows and nothing else."""
+    _need_squid()
+    from analyzer.remediation.model import fixes
+    from analyzer.verdicts import FINDINGS_SCHEMA
+
+    site = tmp_path / "site.toml"
+    site.write_text(SITE.format(profile="cm2007", wildcard="subdomains"), encoding="utf-8")
+    policy = load_policy(str(site))
+    partial = pl.DataFrame(
+        {
+            "finding_id": ["f1", "f2"],
+            "verdict": ["blocked-required"] * 2,
+            "server": ["CAS", "IBSUP"],
+            "direction": ["outbound"] * 2,
+            "host": ["download.microsoft.com", FQDN["PRI1"]],
+            "port": [80, 8530],
+            "scheme": ["http", "http"],
+            "entry": ["http://download.microsoft.com", "IBSUP -> PRI1"],
+            "count": [5, 1],
+        }
+    )
+    findings = pl.concat([pl.DataFrame(schema=FINDINGS_SCHEMA), partial], how="diagonal_relaxed")
+    reqs = requirements(policy)
+    found = fixes(findings, reqs)
+    fixing = [r for r in reqs if r.key in found]
+    fragment = squid.files(policy, fixing, found, Device("squid", "squid"), "fixes")["fixes.conf"]
+    assert "# fixes finding f1 (5 flows)" in fragment and "# fixes finding f2 (1 flow)" in fragment
+    cas, ibsup = SERVERS["CAS"], SERVERS["IBSUP"]
+    fixed = [(cas, "GET", "download.microsoft.com", 80), (ibsup, "GET", FQDN["PRI1"], 8530)]
+    others = [
+        (cas, "GET", "download.windowsupdate.com", 80),  # required too, but not blocked this run
+        (ibsup, "CONNECT", FQDN["PRI1"], 8531),
+        (cas, "CONNECT", "download.microsoft.com", 443),
+    ]
+    passed, denied = replay(squid_dir, fragment, fixed, others)
+    assert {r: s for r, s in passed.items() if s != 200} == {}
+    assert {r: s for r, s in denied.items() if s != 403} == {}
