@@ -128,11 +128,11 @@ def remediation_files(
                 out[f"{folder}/{name}"] = text
         ids = sorted({f["finding_id"] for fs in found.values() for f in fs})
         index.append((d, folder, ids))
-    out["README.md"] = _index(policy, index)
+    out["README.md"] = _index(policy, index, findings)
     return out
 
 
-def _index(policy: Policy, index: list) -> str:
+def _index(policy: Policy, index: list, findings: pl.DataFrame) -> str:
     from ..reports.escape import md, md_code
 
     lines = [
@@ -152,6 +152,20 @@ def _index(policy: Policy, index: list) -> str:
         lines.append(f"| {name} | {md_code(folder + '/')} | {fixed} |")
     if not index:
         lines.append("| no device logged a decision about the update servers | | |")
+    blocked = findings.filter(pl.col("verdict") == "blocked-required")
+    if blocked.height:
+        where = {i: [folder for _, folder, ids in index if i in ids] for i in blocked["finding_id"]}
+        sentences = dict(finding_remediation(blocked, policy).iter_rows())
+        lines += [
+            "",
+            "## Blocked-required findings",
+            "",
+            "| finding | what to change | rules in |",
+            "| --- | --- | --- |",
+        ]
+        for f in blocked.iter_rows(named=True):
+            folders = ", ".join(md_code(w + "/") for w in where[f["finding_id"]]) or "no device logged it"
+            lines.append(f"| {md_code(f['finding_id'])} | {md(sentences[f['finding_id']])} | {folders} |")
     return "\n".join(lines) + "\n"
 
 
