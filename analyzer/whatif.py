@@ -66,6 +66,9 @@ CHANGES_SCHEMA = pl.Schema(
         "last_seen": pl.Datetime("us", "UTC"),
     }
 )
+"""One row per finding group whose verdict moves: grouped as findings are (server, direction,
+remote host, port, scheme), ``address`` the remote address where there is no host (the source of
+an inbound connection), ``before``/``after`` the verdicts, ``flows`` how many."""
 
 
 @dataclass(frozen=True)
