@@ -28,8 +28,14 @@ def run(args) -> int:
     from ..remediation import remediation_files
 
     recorded = load_outdir(args.outdir, site=args.site)
+    # Printed, the Markdown index is left out (it is for the folder, and loads the report package).
     files = remediation_files(
-        recorded.findings, recorded.flows, recorded.policy, device=args.device, server=args.server
+        recorded.findings,
+        recorded.flows,
+        recorded.policy,
+        device=args.device,
+        server=args.server,
+        index=bool(args.output),
     )
     if args.output:
         for rel, text in files.items():
@@ -38,12 +44,11 @@ def run(args) -> int:
             path.write_text(text, encoding="utf-8")
         print(f"written: {len(files)} files into {args.output}")
         return 0
-    if len(files) == 1:  # the index alone
+    if not files or list(files) == ["README.md"]:
         print("no device logged a decision about the update servers; --device NAME gives its rules anyway")
         return 0
     # Every generated line is printable ASCII (log text in comments is reduced to it), so the
     # files print as they are.
     for rel, text in files.items():
-        if rel != "README.md":
-            print(f"==> {rel} <==\n{text}")
+        print(f"==> {rel} <==\n{text}")
     return 0

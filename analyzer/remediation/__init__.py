@@ -115,11 +115,18 @@ def device_folder(d: Device) -> str:
 
 
 def remediation_files(
-    findings: pl.DataFrame, flows, policy: Policy, *, device: str | None = None, server: str | None = None
+    findings: pl.DataFrame,
+    flows,
+    policy: Policy,
+    *,
+    device: str | None = None,
+    server: str | None = None,
+    index: bool = True,
 ) -> dict[str, str]:
-    """Relative path → text of every file of OUTDIR/remediation/ (see :func:`write_remediation`)."""
+    """Relative path → text of every file of OUTDIR/remediation/ (see :func:`write_remediation`);
+    ``index=False`` leaves out README.md (the Markdown index, which loads the report package)."""
     out: dict[str, str] = {}
-    index = []
+    index_rows = []
     for d, reqs, found in _plan(findings, flows, policy, device, server):
         module = DEVICES[d.kind]
         folder = device_folder(d)
@@ -127,8 +134,9 @@ def remediation_files(
             for name, text in module.files(policy, part_reqs, found, d, part).items():
                 out[f"{folder}/{name}"] = text
         ids = sorted({f["finding_id"] for fs in found.values() for f in fs})
-        index.append((d, folder, ids))
-    out["README.md"] = _index(policy, index, findings)
+        index_rows.append((d, folder, ids))
+    if index:
+        out["README.md"] = _index(policy, index_rows, findings)
     return out
 
 

@@ -146,36 +146,34 @@ def devices(flows: pl.LazyFrame, findings: pl.DataFrame) -> tuple[list[Device], 
     kind, name = device_expr()
     cols = ["source_format", "device", "direction", "src_server", "dst_server", "source_file", "extra"]
     cols += ["server", "direction_to_server", "verdict", "dst_host", "src_ip", "dst_ip", "dst_port", "scheme", "action"]
-    # The device first: the finding keys rename direction_to_server to "direction".
-    logged = flows.select(cols).filter(pl.col("source_format").is_in(DEVICE_FORMATS)).with_columns(kind, name)
-    keyed = flow_keys(logged)
-    per_key = (
-        keyed.group_by("device_kind", "device_name", *_FINDING_KEY)
-        .agg((pl.col("action").cast(pl.String) == "blocked").any().alias("blocked"))
-        .collect()
+    # In scope and logged by a device, filtered before anything is computed; the device first, as
+    # the finding keys rename direction_to_server to "direction".
+    logged = flows.select(cols).filter(pl.col("verdict").is_not_null() & pl.col("source_format").is_in(DEVICE_FORMATS))
+    keyed = flow_keys(logged.with_columns(kind, name))
+    per_key = keyed.group_by("device_kind", "device_name", *_FINDING_KEY).agg(
+        (pl.col("action").cast(pl.String) == "blocked").any().alias("blocked")
     )
+    # PAN-OS zones, from the few firewall flows only (the JSON of ``extra`` is parsed for those).
+    zones_lazy = (
+        logged.filter((pl.col("source_format") == "paloalto") & (pl.col("direction_to_server") == "outbound"))
+        .select(
+            name.alias("device_name"),
+            "server",
+            pl.col("dst_server").alias("to_server"),
+            pl.col("extra").str.json_path_match("$.from_zone").alias("from_zone"),
+            pl.col("extra").str.json_path_match("$.to_zone").alias("to_zone"),
+        )
+        .unique()
+        .sort(pl.all(), nulls_last=True)
+    )
+    per_key, zones_frame = pl.collect_all([per_key, zones_lazy])  # one scan of the flows for both
     linked = (
         finding_keys(findings)
         .join(per_key, on=list(_FINDING_KEY), how="inner", nulls_equal=True)
         .select("finding_id", "device_kind", "device_name", "blocked")
         .sort("device_kind", "device_name", "finding_id")
     )
-    zones_frame = (
-        keyed.filter(pl.col("device_kind") == "paloalto")
-        .select(
-            "device_name",
-            "server",
-            pl.when(pl.col("direction_to_server") == "outbound").then(pl.col("dst_server")).alias("to_server"),
-            pl.col("direction_to_server"),
-            pl.col("extra").str.json_path_match("$.from_zone").alias("from_zone"),
-            pl.col("extra").str.json_path_match("$.to_zone").alias("to_zone"),
-        )
-        .filter(pl.col("direction_to_server") == "outbound")
-        .unique()
-        .sort(pl.all(), nulls_last=True)
-        .collect()
-    )
-    found = keyed.select("device_kind", "device_name").unique().sort("device_kind", "device_name").collect()
+    found = per_key.select("device_kind", "device_name").unique().sort("device_kind", "device_name")
     out = []
     for k, n in found.iter_rows():
         zones: dict = {}
