@@ -10,10 +10,10 @@ from pathlib import Path
 
 import polars as pl
 
+from .aggregates import FINDINGS_SCHEMA
 from .baseline import load_baseline
 from .errors import InputError, PolicyError
 from .policy import Policy, load_policy
-from .verdicts import FINDINGS_SCHEMA
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,13 @@ from pathlib import Path
 
 import polars as pl
 
+from .aggregates import coverage
 from .check import check_flows
 from .errors import AnalyzerError
 from .match import match_hosts
 from .policy import Policy, diff_profiles
 from .policy.patterns import parse_host
 from .schema import FLOW_SCHEMA, conform_flows
-from .verdicts import coverage
 
 OUTCOMES = {
     "would break": "allowed today as required or permitted; the other policy does not allow it, so a device "
@@ -140,17 +140,18 @@ def _distinct(flows: pl.LazyFrame, recorded: bool) -> pl.DataFrame:
     return grouped.with_columns(pl.col("_first").alias("time"))
 
 
-def _judge(rows: pl.DataFrame, policy: Policy, suffix: str) -> pl.DataFrame:
-    """``server, direction_to_server, verdict, entry`` (and the coverage columns) of each row under
-    ``policy``, by the check's own functions."""
-    flows = conform_flows(rows.select([c for c in rows.columns if c in FLOW_SCHEMA]))
-    judged = check_flows(flows, policy)
+def _judge(rows: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """Each row judged under ``policy`` by the check's own functions (the rows' order kept)."""
+    return check_flows(conform_flows(rows.select([c for c in rows.columns if c in FLOW_SCHEMA])), policy)
+
+
+def _named(judged: pl.DataFrame, suffix: str) -> pl.DataFrame:
+    """``server, direction, verdict, entry`` of judged rows, named with ``suffix``."""
     return judged.select(
         pl.col("server").alias(f"server{suffix}"),
         pl.col("direction_to_server").alias(f"direction{suffix}"),
         pl.col("verdict").alias(f"verdict{suffix}"),
         pl.col("entry").alias(f"entry{suffix}"),
-        pl.col("reason_code").alias(f"reason_code{suffix}"),
     )
 
 
@@ -274,22 +275,11 @@ def _entries(rows: pl.DataFrame, before: Policy, after: Policy) -> pl.DataFrame:
 REQUIRED_KEY = ("server", "entry", "kind", "scheme", "port")
 
 
-def _required(rows: pl.DataFrame, before: Policy, after: Policy) -> pl.DataFrame:
-    """Required flows only one of the policies has, with their coverage under that policy."""
-
-    def status(policy: Policy, suffix: str) -> pl.DataFrame:
-        judged = rows.select(
-            "dst_host",
-            "scheme",
-            "dst_port",
-            pl.col("_first").alias("time"),
-            pl.col(f"server{suffix}").alias("server"),
-            pl.col(f"verdict{suffix}").alias("verdict"),
-            pl.col(f"reason_code{suffix}").alias("reason_code"),
-        )
-        return coverage(judged, policy).select(*REQUIRED_KEY, "status")
-
-    was, now = status(before, "_before"), status(after, "_after")
+def _required(judged: tuple[pl.DataFrame, pl.DataFrame], before: Policy, after: Policy) -> pl.DataFrame:
+    """Required flows only one of the policies has, with their coverage (status only: the rows are
+    distinct flows) under the policy that requires them."""
+    was = coverage(judged[0], before).select(*REQUIRED_KEY, "status")
+    now = coverage(judged[1], after).select(*REQUIRED_KEY, "status")
     added = now.join(was.select(REQUIRED_KEY), on=list(REQUIRED_KEY), how="anti", nulls_equal=True)
     removed = was.join(now.select(REQUIRED_KEY), on=list(REQUIRED_KEY), how="anti", nulls_equal=True)
     need = (
@@ -321,17 +311,15 @@ def whatif(source, after: Policy, *, before: Policy | None = None) -> WhatIf:
     rows = _distinct(flows, recorded)
     if recorded:
         rows = rows.rename({c: f"{c if c != 'direction_to_server' else 'direction'}_before" for c in _RECORDED})
-        base = _judge(rows, before_policy, "_before").select("reason_code_before")
-        rows = pl.concat([rows, base], how="horizontal")
-    else:
-        rows = pl.concat([rows, _judge(rows, before_policy, "_before")], how="horizontal")
-    rows = pl.concat([rows, _judge(rows, after, "_after")], how="horizontal")
+    judged = (_judge(rows, before_policy), _judge(rows, after))
+    named = [_named(judged[1], "_after")] if recorded else [_named(judged[0], "_before"), _named(judged[1], "_after")]
+    rows = pl.concat([rows, *named], how="horizontal")
     return WhatIf(
         before=before_policy,
         after=after,
         changes=_changes(rows),
         entries=_entries(rows, before_policy, after),
-        required=_required(rows, before_policy, after),
+        required=_required(judged, before_policy, after),
     )
 
 

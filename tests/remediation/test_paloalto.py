@@ -182,7 +182,7 @@ def test_zone_names_from_a_log_become_rules_only_when_plain():
             "action": ["allowed", "allowed"],
         }
     )
-    from analyzer.verdicts import FINDINGS_SCHEMA
+    from analyzer.aggregates import FINDINGS_SCHEMA
 
     (device,), _ = devices(flows.lazy(), pl.DataFrame(schema=FINDINGS_SCHEMA))
     assert device.zones == {("CAS", None): {("trust", "untrust")}}

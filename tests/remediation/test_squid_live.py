@@ -350,8 +350,8 @@ def test_squid_rejects_the_overlapping_forms_the_rules_avoid(squid_dir, naive, s
 def test_real_squid_with_the_fixes_lets_exactly_the_fixed_flows_through(origins, squid_dir, tmp_path):
     """The fixes fragment of two blocked-required findings opens those flows and nothing else."""
     _need_squid()
+    from analyzer.aggregates import FINDINGS_SCHEMA
     from analyzer.remediation.model import fixes
-    from analyzer.verdicts import FINDINGS_SCHEMA
 
     site = tmp_path / "site.toml"
     site.write_text(SITE.format(profile="cm2007", wildcard="subdomains"), encoding="utf-8")
