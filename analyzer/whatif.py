@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .aggregates import coverage
+from .aggregates import coverage, remote_side
 from .check import check_flows
 from .errors import AnalyzerError
 from .match import match_hosts
@@ -182,18 +182,14 @@ def _outcome(before: pl.Expr, after: pl.Expr) -> pl.Expr:
 
 def _changes(rows: pl.DataFrame) -> pl.DataFrame:
     direction = pl.coalesce("direction_after", "direction_before")
-    inbound = direction == "inbound"
+    host, address = remote_side(direction)
     moved = rows.filter(pl.col("verdict_before").ne_missing(pl.col("verdict_after")))
     grouped = (
         moved.with_columns(
             pl.coalesce("server_after", "server_before").alias("server"),
             direction.alias("direction"),
-            pl.when(inbound).then(pl.lit(None, pl.String)).otherwise(pl.col("dst_host")).alias("host"),
-            pl.when(inbound)
-            .then(pl.col("src_ip"))
-            .when(pl.col("dst_host").is_null())
-            .then(pl.col("dst_ip"))
-            .alias("address"),
+            host.alias("host"),
+            address.alias("address"),
             pl.col("dst_port").alias("port"),
         )
         .group_by("server", "direction", "host", "address", "port", "scheme", "verdict_before", "verdict_after")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from ..aggregates import remote_side
 from ..policy import Policy, Server
 from ..policy.patterns import HostPattern
 
@@ -94,17 +95,13 @@ _FINDING_KEY = ("server", "direction", "verdict", "host", "_addr_key", "port", "
 
 
 def flow_keys(flows: pl.LazyFrame) -> pl.LazyFrame:
-    """The columns findings are grouped by, computed on flows (see :func:`analyzer.verdicts.findings`),
+    """The columns findings are grouped by, computed on flows (see :func:`analyzer.aggregates.findings`),
     so a finding can be joined to the flows it counts without keeping their ids."""
-    inbound = pl.col("direction_to_server") == "inbound"
+    host, address = remote_side()
     return flows.filter(pl.col("verdict").is_not_null()).with_columns(
         pl.col("direction_to_server").alias("direction"),
-        pl.when(inbound).then(pl.lit(None, pl.String)).otherwise(pl.col("dst_host")).alias("host"),
-        pl.when(inbound)
-        .then(pl.col("src_ip"))
-        .when(pl.col("dst_host").is_null())
-        .then(pl.col("dst_ip"))
-        .alias("_addr_key"),
+        host.alias("host"),
+        address.alias("_addr_key"),
         pl.col("dst_port").alias("port"),
     )
 
