@@ -137,6 +137,7 @@ FINDINGS_SCHEMA = pl.Schema(
         "entry": pl.String,
         "device_rules": pl.String,
         "count": pl.Int64,
+        "bytes": pl.Int64,
         "first_seen": pl.Datetime("us", "UTC"),
         "last_seen": pl.Datetime("us", "UTC"),
         "evidence": pl.List(pl.Struct({"file": pl.String, "line": pl.Int64})),
@@ -176,6 +177,7 @@ def findings(judged: pl.DataFrame) -> pl.DataFrame:
             pl.col("entry").drop_nulls().first(),
             pl.col("_dr").drop_nulls().filter(pl.col("_dr") != "").unique().sort().alias("_drs"),
             pl.len().cast(pl.Int64).alias("count"),
+            pl.col("bytes").sum().cast(pl.Int64).alias("bytes"),
             pl.col("time").min().alias("first_seen"),
             pl.col("time").max().alias("last_seen"),
             pl.col("dst_ip").drop_nulls().sort().first().alias("_first_ip"),
@@ -200,6 +202,7 @@ def findings(judged: pl.DataFrame) -> pl.DataFrame:
         .then(pl.col("_drs").list.head(DEVICE_RULES_MAX).list.join("; "))
         .alias("device_rules"),
         pl.col("count"),
+        pl.col("bytes"),
         pl.col("first_seen"),
         pl.col("last_seen"),
         pl.col("evidence"),
