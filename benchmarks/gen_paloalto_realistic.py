@@ -35,7 +35,7 @@ def generate(path: Path, n_lines: int, seed: int = 0, url_share: float = 0.1) ->
     with open(path, "w", encoding="utf-8") as fh:
         while written < n_lines:
             n = min(BATCH, n_lines - written)
-            src, host, ip = (a.tolist() for a in pick_hosts(pop, rng, n))
+            src, host, ip = (a.to_list() for a in pick_hosts(pop, rng, n))
             step = rng.integers(1, 12, n).tolist()
             sport = rng.integers(49152, 65535, n).tolist()
             url = (rng.random(n) < url_share).tolist()

@@ -20,52 +20,55 @@ from realistic import pick_hosts, population
 
 START_MS = 1_793_491_200_000  # 2026-11-01 00:00 UTC
 BATCH = 500_000
-MIMES = np.array(
-    [
-        "text/html",
-        "application/octet-stream",
-        "application/vnd.ms-cab-compressed",
-        "image/png",
-        "-",
-        "application/json",
-        "text/css",
-        "application/javascript",
-    ]
-)
+MIMES = [
+    "text/html",
+    "application/octet-stream",
+    "application/vnd.ms-cab-compressed",
+    "image/png",
+    "-",
+    "application/json",
+    "text/css",
+    "application/javascript",
+]
 EXTS = np.array(["cab", "exe", "js", "css", "png", "json", "html", "psf", "esd"])
 
 
-def _choice(rng: np.random.Generator, options: list[str], n: int, p: list[float] | None = None) -> np.ndarray:
-    return rng.choice(np.array(options), n, p=p)
+def _choice(rng: np.random.Generator, options: list[str], n: int) -> pl.Series:
+    return pl.Series(options).gather(rng.integers(0, len(options), n))
 
 
 def _batch(pop, rng: np.random.Generator, n: int, t0: int, first: int) -> tuple[pl.Series, int]:
     """``n`` lines from time ``t0`` (ms); ``first`` numbers the paths (every path distinct)."""
     t = t0 + np.cumsum(rng.integers(0, 6, n))
     src, host, ip = pick_hosts(pop, rng, n)
-    users = np.where(rng.random(n) < 0.7, "-", np.char.add("CORP\\u", rng.integers(0, 800, n).astype(str)))
-    kind = rng.choice(5, n, p=[0.45, 0.40, 0.08, 0.04, 0.03])  # CONNECT, GET, denied, failed, error line
     frame = pl.DataFrame(
         {
-            "ts": (t // 1000).astype(str),
-            "ms": (t % 1000).astype(str),
-            "el": rng.exponential(300, n).astype(np.int64).astype(str),
+            "t": t,
+            "el": rng.exponential(300, n).astype(np.int64),
             "src": src,
             "host": host,
             "ip": ip,
-            "user": users,
-            "kind": kind,
-            "size": rng.integers(300, 9_000_000, n).astype(str),
+            "u": rng.integers(0, 800, n),
+            "anon": rng.random(n) < 0.7,
+            # CONNECT, GET, denied, failed, error line
+            "kind": rng.choice(5, n, p=[0.45, 0.40, 0.08, 0.04, 0.03]),
+            "size": rng.integers(300, 9_000_000, n),
             "tunnel": _choice(rng, ["TCP_TUNNEL/200", "TCP_TUNNEL/200", "TCP_MISS/200"], n),
             "get": _choice(rng, ["TCP_MISS/200", "TCP_HIT/200", "TCP_REFRESH_UNMODIFIED/304", "TCP_MEM_HIT/200"], n),
             "deny": _choice(rng, ["TCP_DENIED/403", "TCP_DENIED/407", "NONE_NONE/403"], n),
             "fail": _choice(rng, ["TCP_MISS/503", "TCP_MISS_ABORTED/000", "NONE_NONE/000"], n),
-            "mime": MIMES[rng.integers(0, len(MIMES), n)],
-            "path": np.char.add(
-                np.char.add(np.char.add("/c/", rng.integers(0, 2**32, n).astype(np.uint32).astype(str)), "/"),
-                np.char.add(np.char.add((first + np.arange(n)).astype(str), "."), EXTS[rng.integers(0, len(EXTS), n)]),
-            ),
+            "mime": _choice(rng, MIMES, n),
+            "dir": rng.integers(0, 2**32, n, dtype=np.uint32),
+            "seq": first + np.arange(n),
+            "ext": _choice(rng, EXTS, n),
         }
+    ).with_columns(
+        (pl.col("t") // 1000).cast(pl.String).alias("ts"),
+        (pl.col("t") % 1000).cast(pl.String).alias("ms"),
+        pl.col("el").cast(pl.String),
+        pl.col("size").cast(pl.String),
+        pl.when("anon").then(pl.lit("-")).otherwise(pl.format("CORP\\u{}", "u")).alias("user"),
+        pl.format("/c/{}/{}.{}", "dir", "seq", "ext").alias("path"),
     )
     head = pl.format("{}.{} {} {}", "ts", pl.col("ms").str.pad_start(3, "0"), pl.col("el").str.pad_start(6), "src")
     k = pl.col("kind")

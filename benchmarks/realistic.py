@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 N_DOMAINS = 9_000
 N_HOSTS = 60_000
@@ -75,6 +76,7 @@ class Population:
     hosts: np.ndarray
     host_ips: np.ndarray
     weights: np.ndarray
+    cumulative: np.ndarray
     microsoft: np.ndarray
     microsoft_ips: np.ndarray
     clients: np.ndarray
@@ -126,28 +128,27 @@ def population(seed: int = 0) -> Population:
         hosts=hosts,
         host_ips=_ip(addr + 4096),
         weights=zipf_weights(len(hosts)),
+        cumulative=np.cumsum(zipf_weights(len(hosts))),
         microsoft=microsoft,
         microsoft_ips=_ip(np.arange(len(microsoft))),
         clients=clients,
     )
 
 
-def pick_hosts(pop: Population, rng: np.random.Generator, n: int) -> np.ndarray:
+def pick_hosts(pop: Population, rng: np.random.Generator, n: int) -> tuple[pl.Series, pl.Series, pl.Series]:
     """``n`` draws of (source address, host name, host address): clients with Zipf popularity
     (5 % of their lines to Microsoft), the update servers to Microsoft hosts mostly and otherwise
     uniformly over all hosts (thousands of distinct rare destinations: the findings of a real
-    site)."""
+    site). Drawn as indices, gathered as polars strings (numpy's fixed-width text is slow)."""
     from_server = rng.random(n) < SERVER_SHARE
-    to_microsoft = from_server & (rng.random(n) < SERVER_MICROSOFT)
-    src = np.where(from_server, rng.choice(np.array(SERVERS), n), pop.clients[rng.integers(0, len(pop.clients), n)])
-    zipf = rng.choice(len(pop.hosts), n, p=pop.weights)
-    uniform = rng.integers(0, len(pop.hosts), n)
-    idx = np.where(from_server, uniform, zipf)
-    ms = rng.integers(0, len(pop.microsoft), n)
-    host = np.where(to_microsoft, pop.microsoft[ms], pop.hosts[idx])
-    ip = np.where(to_microsoft, pop.microsoft_ips[ms], pop.host_ips[idx])
-    # Clients reach Microsoft too (Windows Update on every desktop).
-    client_ms = ~from_server & (rng.random(n) < 0.05)
-    host = np.where(client_ms, pop.microsoft[ms], host)
-    ip = np.where(client_ms, pop.microsoft_ips[ms], ip)
-    return src, host, ip
+    to_microsoft = (from_server & (rng.random(n) < SERVER_MICROSOFT)) | (~from_server & (rng.random(n) < 0.05))
+    sources = pl.Series([*SERVERS, *pop.clients.tolist()])
+    src = np.where(from_server, rng.integers(0, len(SERVERS), n), len(SERVERS) + rng.integers(0, len(pop.clients), n))
+    # Zipf draws by inverting the cumulative weights (rng.choice with p does the same, slower).
+    zipf = np.minimum(np.searchsorted(pop.cumulative, rng.random(n)), len(pop.hosts) - 1)
+    idx = np.where(from_server, rng.integers(0, len(pop.hosts), n), zipf)
+    # Microsoft hosts follow the others in one table, so one gather serves both.
+    names = pl.Series([*pop.hosts.tolist(), *pop.microsoft.tolist()])
+    ips = pl.Series([*pop.host_ips.tolist(), *pop.microsoft_ips.tolist()])
+    idx = np.where(to_microsoft, len(pop.hosts) + rng.integers(0, len(pop.microsoft), n), idx)
+    return sources.gather(src), names.gather(idx), ips.gather(idx)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -117,8 +118,16 @@ def data_file(name: str, n_lines: int) -> Path:
         t = time.perf_counter()
         # In a child process: on Linux a forked child's peak RSS starts at its parent's, so a
         # generator that held the file in this process would inflate every measurement after it.
+        # Written in a folder of its own and moved when complete, so an interrupted run leaves no
+        # partial file for the next run to take for a whole one (files beside it, such as a DNS
+        # log, move with it).
+        partial = DATA / ".partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
         code = f"import sys; sys.path.insert(0, {str(HERE)!r}); import run; run.GENERATORS[{source!r}]"
-        subprocess.run([sys.executable, "-c", f"{code}(run.Path({str(src)!r}), {n_lines})"], check=True)
+        subprocess.run([sys.executable, "-c", f"{code}(run.Path({str(partial / src.name)!r}), {n_lines})"], check=True)
+        for made in partial.iterdir():
+            made.replace(DATA / made.name)
         print(f"generated {src.name} ({src.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.1f} s")
     return src
 
