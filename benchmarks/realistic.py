@@ -30,9 +30,9 @@ N_HOSTS = 60_000
 N_CLIENTS = 3_200
 ZIPF_S = 1.0
 SERVERS = ("192.0.2.10", "192.0.2.20", "198.51.100.30")
-SERVER_SHARE = 0.08
+SERVER_SHARE = 0.12
 """Share of lines from the update servers (the rest are clients)."""
-SERVER_MICROSOFT = 0.8
+SERVER_MICROSOFT = 0.7
 """Share of the servers' lines that go to Microsoft update hosts."""
 
 SUFFIXES = (

@@ -46,7 +46,7 @@ def test_squid_cardinality(squid):
     assert paths.n_unique() == paths.len()  # every URL path distinct
     servers = flows.filter(pl.col("src_ip").is_in(list(realistic.SERVERS)))
     microsoft = servers["dst_host"].is_in(list(realistic.MICROSOFT)).mean()
-    assert 0.7 < microsoft < 0.9  # mostly Microsoft, and many other hosts sometimes
+    assert 0.6 < microsoft < 0.8  # mostly Microsoft, and many other hosts sometimes
     assert servers.filter(~pl.col("dst_host").is_in(list(realistic.MICROSOFT)))["dst_host"].n_unique() > 800
 
 
