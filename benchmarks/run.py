@@ -104,7 +104,7 @@ def measure(argv: list[str]) -> dict:
         raise SystemExit(f"benchmark command failed ({code}): {' '.join(argv)}\n{err}")
     # CPU seconds (user + system) beside wall time: on a shared machine, wall time says how busy
     # the others were as much as how fast the command is; the CPU it used varies far less.
-    return {"seconds": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024}
+    return {"seconds": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024}
 
 
 DATA_OF = {"check": "squid", "check-realistic": "squid-realistic"}
@@ -165,7 +165,7 @@ def _ranges(rows: list[dict]) -> list[str]:
         if len(rs) < 2 or rs[0]["lines_per_s"] is None:
             continue
         rate = sorted(r["lines_per_s"] for r in rs)
-        cpu = sorted(r["cpu_s"] for r in rs)
+        cpu = sorted(r["cpu"] for r in rs)
         peak = sorted(r["peak_mib"] for r in rs)
         out.append(
             f"{bench:<22} {what:<26} {lines:>11,} {rate[0]:>10,.0f} - {rate[-1]:>10,.0f} lines/s"
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'bench':<22} {'what':<26} {'lines':>11} {'seconds':>8} {'CPU s':>7} {'lines/s':>12} {'peak MiB':>9}")
     for r in rows:
         print(
-            f"{r['bench']:<22} {r['what']:<26} {r['lines']:>11,} {r['seconds']:>8.2f} {r['cpu_s']:>7.2f} "
+            f"{r['bench']:<22} {r['what']:<26} {r['lines']:>11,} {r['seconds']:>8.2f} {r['cpu']:>7.2f} "
             f"{'-' if r['lines_per_s'] is None else format(r['lines_per_s'], ',.0f'):>12} {r['peak_mib']:>9.0f}"
         )
     ranges = _ranges(rows)

@@ -14,11 +14,11 @@ from types import SimpleNamespace
 
 import polars as pl
 
+from analyzer.aggregates import COVERAGE_SCHEMA, Partial, findings, fold
 from analyzer.parsers.base import ParseOptions
 from analyzer.read import FileSummary, ReadResult
 from analyzer.schema import conform_flows, empty_rejects
 from analyzer.timewindow import TimeWindow
-from analyzer.verdicts import COVERAGE_SCHEMA, findings
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 SEVERITY = {
@@ -40,6 +40,7 @@ class FakeResult:
     policy: object
     timezone: str = "Europe/Berlin"
     summary: dict[str, int] = field(default_factory=dict)
+    aggregates: Partial | None = None
     window: TimeWindow = field(default_factory=TimeWindow)
     outside_window: int = 0
 
@@ -80,7 +81,13 @@ def result_of_frame(raw: pl.DataFrame, coverage_rows=(), *, tz="Europe/Berlin") 
         [
             conform_flows(raw),
             raw.select(
-                "server", "direction_to_server", "verdict", "reason", "severity", pl.col("entry").cast(pl.String)
+                "server",
+                "direction_to_server",
+                "verdict",
+                "reason",
+                "severity",
+                pl.col("entry").cast(pl.String),
+                pl.lit(None, pl.String).alias("reason_code"),
             ),
         ],
         how="horizontal",
@@ -117,6 +124,7 @@ def result_of_frame(raw: pl.DataFrame, coverage_rows=(), *, tz="Europe/Berlin") 
         policy=policy,
         timezone=tz,
         summary=dict(summary.iter_rows()),
+        aggregates=fold(flows),
     )
 
 
