@@ -159,11 +159,19 @@ def test_reports_are_written_quickly(big):
 def test_chromium_renders_it_in_under_5_seconds(big, tmp_path):
     _, paths, _ = big
     chromium("--dump-dom", "about:blank", profile=tmp_path / "warm")  # first start: profile, caches
-    # The best of two loads: the machine running the tests may be busy with other work.
-    times = []
-    for _ in range(2):
+
+    # The page's share of the time: each load beside a blank page's in the same round (the
+    # browser's own start-up), the best of three rounds, as the machine may be busy.
+    def load(url: str) -> tuple[float, str]:
         t = time.perf_counter()
-        dom = chromium("--dump-dom", paths["html"].as_uri(), profile=tmp_path / "warm").stdout
-        times.append(time.perf_counter() - t)
-    assert min(times) < 5, f"headless Chromium took {min(times):.1f} s"
+        out = chromium("--dump-dom", url, profile=tmp_path / "warm").stdout
+        return time.perf_counter() - t, out
+
+    pages, blanks = [], []
+    for _ in range(3):
+        blanks.append(load("about:blank")[0])
+        elapsed, dom = load(paths["html"].as_uri())
+        pages.append(elapsed)
+    render = min(pages) - min(blanks)
+    assert render < 5, f"headless Chromium took {render:.1f} s beyond its start-up ({min(blanks):.1f} s)"
     assert '<section id="policy">' in dom  # rendered to the end
