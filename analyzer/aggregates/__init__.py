@@ -46,6 +46,7 @@ from .partial import (
     empty,
     fold,
     merge,
+    remote_side,
 )
 from .series import MAX_BINS, TimeRange, bin_width, bucket_of, main_range, timeline_series, top_destinations
 
@@ -70,6 +71,7 @@ __all__ = [
     "fold",
     "main_range",
     "merge",
+    "remote_side",
     "summarize",
     "summary_of",
     "timeline_series",

@@ -57,7 +57,13 @@ def flow(verdict, host, *, hours=0, port=443, scheme="https", server="CAS", line
 
 
 def make_result(rows, coverage_rows=(), *, tz="Europe/Berlin") -> CheckResult:
-    raw = pl.DataFrame(list(rows), infer_schema_length=None)
+    """A result of flows given as dicts (see :func:`flow`)."""
+    return result_of_frame(pl.DataFrame(list(rows), infer_schema_length=None), coverage_rows, tz=tz)
+
+
+def result_of_frame(raw: pl.DataFrame, coverage_rows=(), *, tz="Europe/Berlin") -> CheckResult:
+    """A result of flows given as a frame with the columns :func:`flow` makes (big results are
+    built this way, without a Python row per flow)."""
     flows = pl.concat(
         [
             conform_flows(raw),

@@ -86,9 +86,13 @@ def _tail_table(keys: pl.DataFrame) -> pl.DataFrame:
     """What each distinct (``result``, ``hier_peer``, ``mime``) of native lines gives: code, status,
     hierarchy, peer, whether they are well-formed (``_tail_ok``), the decision, and the JSON of the
     ``extra`` keys after ``elapsed_ms`` (``_json_tail``)."""
-    res = pl.col("result").str.splitn("/", 2)
-    hp = pl.col("hier_peer").str.splitn("/", 2)
+    # Each split once, as a column (used twice in one step, it would be split twice): a log with
+    # many next-hop addresses has tens of thousands of distinct keys.
+    res, hp = pl.col("_res"), pl.col("_hp")
     parts = keys.with_columns(
+        pl.col("result").str.splitn("/", 2).alias("_res"), pl.col("hier_peer").str.splitn("/", 2).alias("_hp")
+    ).select(
+        *keys.columns,
         res.struct.field("field_0").alias("code"),
         res.struct.field("field_1").cast(pl.Int32, strict=False).alias("status"),
         hp.struct.field("field_0").alias("hier"),
