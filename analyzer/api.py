@@ -24,6 +24,7 @@ from jinja2 import Environment
 
 from .baseline import current_only
 from .check import CheckResult
+from .controls import html_finalize
 from .errors import InputError, UnknownNameError
 from .policy import Policy, Profile, Site, builtin_names, load_policy, load_profile
 from .policy import diff_profiles as _diff_profiles
@@ -382,7 +383,7 @@ def read_frames(read: ReadResult) -> dict[str, pl.DataFrame]:
 
 # --- HTML summaries for Jupyter ------------------------------------------------------------------
 
-_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=html_finalize)
 
 
 def _render(template: str, **context) -> str:

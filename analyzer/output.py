@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from .controls import inert_frame
 from .errors import AnalyzerError
 
 if TYPE_CHECKING:  # imported where used: pyarrow takes 0.1 s to import, and few commands write
@@ -41,7 +42,8 @@ def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
     # CSV has no enum or nested types: write enums as text.
     casts = [pl.col(n).cast(pl.String) for n, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical)]
     frame = frame.with_columns(casts) if casts else frame
-    return neutralize_formulas(frame)
+    # Control characters made visible first: a cell starting with ESC is then "\x1b...", safe.
+    return neutralize_formulas(inert_frame(frame))
 
 
 def format_of(path: str | Path) -> str:

@@ -13,6 +13,7 @@ import sys
 from types import MappingProxyType
 
 from .. import __version__
+from ..controls import inert
 from ..errors import AnalyzerError
 from . import check, formats, parse, policy, profiles
 
@@ -31,7 +32,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # usage errors exit 2 with one line, like ours
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{inert(self.prog)}: error: {inert(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args._run(args)
     except AnalyzerError as exc:
-        print(f"analyzer: error: {exc}", file=sys.stderr)
+        print(f"analyzer: error: {inert(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("analyzer: interrupted", file=sys.stderr)
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("ANALYZER_DEBUG"):
             raise
         print(
-            f"analyzer: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+            f"analyzer: internal error: {type(exc).__name__}: {inert(str(exc).splitlines()[0] if str(exc) else '')} "
             "(set ANALYZER_DEBUG=1 for the traceback, and please report it)",
             file=sys.stderr,
         )

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from ..parsers.base import ParseOptions
 from ..verdicts import FINDINGS_SCHEMA, SEVERITIES, VERDICTS
-from .common import add_input_arguments, files_table, print_table, progress_bar
+from .common import add_input_arguments, files_table, print_table, progress_bar, say
 
 
 def add_arguments(parser) -> None:
@@ -78,13 +78,13 @@ def run(args) -> int:
     print_table(summary_table(result), args.quiet)
     if baseline is not None and not args.quiet:
         diff = changes(result.findings)
-        print(f"since the baseline: {diff['new']} new, {diff['resolved']} resolved, {diff['persisting']} persisting")
+        say(f"since the baseline: {diff['new']} new, {diff['resolved']} resolved, {diff['persisting']} persisting")
     if terminal and not args.quiet:
         never = result.coverage.filter(result.coverage["status"] == "never-seen").height
-        print(f"coverage: {result.coverage.height - never} of {result.coverage.height} required flows seen")
+        say(f"coverage: {result.coverage.height - never} of {result.coverage.height} required flows seen")
         if result.outside_window:
-            print(f"{result.outside_window:,} flows outside {result.window.describe()} not judged")
-        print("written: " + ", ".join(str(p) for p in written))
+            say(f"{result.outside_window:,} flows outside {result.window.describe()} not judged")
+        say("written: " + ", ".join(str(p) for p in written))
     return 1 if failing else 0
 
 

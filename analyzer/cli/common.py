@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ..controls import inert
 from ..parsers.base import ParseOptions
 from ..read import ReadResult
 from ..sources import SourceFile
@@ -52,7 +53,7 @@ def progress_bar(quiet: bool):
 
     def update(src: SourceFile, done: int) -> None:
         if src.name not in tasks:
-            tasks[src.name] = progress.add_task(escape(src.path.name), total=src.size)
+            tasks[src.name] = progress.add_task(escape(inert(src.path.name)), total=src.size)
         progress.update(tasks[src.name], completed=done)
 
     with progress:
@@ -81,5 +82,29 @@ def files_table(result: ReadResult) -> Table:
 
 
 def print_table(table: Table, quiet: bool) -> None:
+    """Print ``table`` on stdout (unless ``quiet``), its text made inert first."""
     if not quiet:
-        Console(soft_wrap=False).print(table)
+        Console(soft_wrap=False).print(inert_table(table))
+
+
+def inert_table(table: Table) -> Table:
+    """``table`` with control characters of its title, caption, headers and cells made visible
+    (:func:`analyzer.controls.inert`): whatever a command put in it (log text, file names, its
+    arguments), nothing printed can drive the terminal. Cells that are not text (rich
+    renderables) are the command's own and left alone."""
+
+    def clean(value):
+        return inert(value) if isinstance(value, str) else value
+
+    table.title = clean(table.title)
+    table.caption = clean(table.caption)
+    for column in table.columns:
+        column.header = clean(column.header)
+        column._cells = [clean(c) for c in column._cells]  # rich keeps a column's cells here
+    return table
+
+
+def say(message: object, *, err: bool = False) -> None:
+    """Print one message line (stdout, or stderr with ``err``), made inert: a file name, a host or
+    an argument quoted in it is shown with its control characters visible, on one line."""
+    print(inert(message), file=sys.stderr if err else sys.stdout)

@@ -14,7 +14,7 @@ from .. import attribution
 from ..output import FrameWriter, format_of, write_frame
 from ..read import read_logs
 from ..schema import FLOW_SCHEMA
-from .common import add_input_arguments, files_table, parse_options, print_table, progress_bar
+from .common import add_input_arguments, files_table, parse_options, print_table, progress_bar, say
 
 
 def add_arguments(parser) -> None:
@@ -96,8 +96,8 @@ def run(args) -> int:
         write_frame(result.rejects, args.rejects)
     print_table(files_table(result), args.quiet)
     if not args.quiet:
-        print(attributed)
-        print(f"{writer.rows:,} flows written to {args.output}")
+        say(attributed)
+        say(f"{writer.rows:,} flows written to {args.output}")
     return 0
 
 

@@ -15,7 +15,7 @@ from rich.table import Table
 from ..policy import load_policy
 from ..policy.explain import explain_host, standalone_policy
 from ..policy.patterns import WILDCARD_MODES
-from .common import print_table
+from .common import print_table, say
 
 
 def add_arguments(parser) -> None:
@@ -43,5 +43,5 @@ def run(args) -> int:
     table.caption = f"{unrelated} other entries concern other domains"
     print_table(table, False)
     for note in notes:
-        print(note)
+        say(note)
     return 0

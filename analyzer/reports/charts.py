@@ -32,6 +32,8 @@ import matplotlib.ticker as mticker
 import polars as pl
 from matplotlib.figure import Figure
 
+from ..controls import inert
+
 COLORS = {
     "allowed": "#2e7d32",
     "blocked": "#c62828",
@@ -60,6 +62,7 @@ PNG_METADATA = {"Software": None}
 
 
 def _short(label: str) -> str:
+    label = inert(label)  # log text: its control characters shown, never drawn as boxes or reordered
     return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1] + "…"
 
 

@@ -6,12 +6,12 @@ times as ISO 8601 UTC). CSV cells that a spreadsheet would evaluate are neutrali
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
+from ..controls import dumps
 from ..output import write_frame
 from ..verdicts import VERDICTS
 
@@ -83,7 +83,7 @@ def write_findings_json(result, outdir: Path) -> Path:
     """OUTDIR/findings.json: inputs, summary, findings, coverage, policy and timezone."""
     path = Path(outdir) / "findings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(findings_document(result), indent=2, ensure_ascii=False)
+    text = dumps(findings_document(result), indent=2)  # control characters as \u escapes
     path.write_text(text + "\n", encoding="utf-8")
     return path
 
