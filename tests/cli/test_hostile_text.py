@@ -66,13 +66,14 @@ def hostile(tmp_path_factory) -> dict[str, Path]:
 def commands(h: dict[str, Path]) -> dict[str, tuple[list[str], Path | None]]:
     """Each command with hostile input: argv, and the OUTDIR whose files are checked (or None)."""
     out = h["base"] / "out"
-    logs, panos = str(h["logs"]), str(h["panos"])
+    logs, panos, baseline = str(h["logs"]), str(h["panos"]), str(h["baseline"])
+    flows, rejects = str(out / "p" / "flows.csv"), str(out / "p" / "rej.csv")
     return {
         "formats": (["formats"], None),
-        "parse-csv": (["parse", logs, "-o", str(out / "p" / "flows.csv"), "--rejects", str(out / "p" / "rej.csv")], out),
+        "parse-csv": (["parse", logs, "-o", flows, "--rejects", rejects], out),
         "parse-parquet": (["parse", logs, "-o", str(out / "pq" / "flows.parquet")], None),
         "check": (["check", logs, "--site", SITE, "-o", str(out / "c"), "--fail-on", "none"], out / "c"),
-        "check-baseline": (["check", logs, "--site", SITE, "-o", str(out / "b"), "--baseline", str(h["baseline"])], None),
+        "check-baseline": (["check", logs, "--site", SITE, "-o", str(out / "b"), "--baseline", baseline], None),
         "check-panos-error": (["check", panos, "--site", SITE, "-o", str(out / "e")], None),
         "parse-panos-error": (["parse", panos, "-o", str(out / "e.csv")], None),
         "missing-path": (["parse", str(h["base"] / f"none{NAME}"), "-o", str(out / "m.csv")], None),
@@ -127,7 +128,7 @@ def assert_inert(data: bytes, where: str) -> str:
 @pytest.mark.parametrize("name", CASES)
 def test_no_raw_control_reaches_the_terminal_or_outputs(hostile, name, on_terminal):
     argv, outdir = commands(hostile)[name]
-    code, output = _run(argv, on_terminal)
+    _code, output = _run(argv, on_terminal)
     text = assert_inert(output, f"{name} output")
     assert "Traceback" not in text and "internal error" not in text, text
     quiet = name == "formats" or (name.startswith("check") and not on_terminal)  # piped: the summary alone
