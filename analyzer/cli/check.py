@@ -19,6 +19,10 @@ from ..parsers.base import ParseOptions
 from ..verdicts import FINDINGS_SCHEMA, SEVERITIES, VERDICTS
 from .common import add_input_arguments, files_table, print_table, progress_bar, say
 
+EXIT_NOTHING = 3
+"""Exit code of a check that had nothing to judge (no lines, no flows of the servers, none in the
+window): a scheduler pointed at a wrong or rotated-away path must not be told all is well."""
+
 
 def add_arguments(parser) -> None:
     add_input_arguments(parser)
@@ -33,6 +37,11 @@ def add_arguments(parser) -> None:
         "--baseline",
         metavar="PREVIOUS/findings.json",
         help="a previous run's findings.json: mark each finding new, persisting or resolved",
+    )
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help=f"exit 0 (with a warning) when there is nothing to judge, instead of {EXIT_NOTHING}",
     )
     parser.add_argument(
         "--fail-on",
@@ -79,12 +88,19 @@ def run(args) -> int:
     if baseline is not None and not args.quiet:
         diff = changes(result.findings)
         say(f"since the baseline: {diff['new']} new, {diff['resolved']} resolved, {diff['persisting']} persisting")
+    if result.outside_window and not args.quiet:
+        say(f"{result.outside_window:,} flows outside {result.window.describe()} not judged")
     if terminal and not args.quiet:
         never = result.coverage.filter(result.coverage["status"] == "never-seen").height
         say(f"coverage: {result.coverage.height - never} of {result.coverage.height} required flows seen")
-        if result.outside_window:
-            say(f"{result.outside_window:,} flows outside {result.window.describe()} not judged")
         say("written: " + ", ".join(str(p) for p in written))
+    if (why := result.nothing_to_judge()) is not None:
+        # One line, even with --quiet: it is what a scheduler's log must show.
+        where = " ".join(args.paths)
+        if not args.allow_empty:
+            say(f"analyzer: nothing to judge in {where}: {why}", err=True)
+            return EXIT_NOTHING
+        say(f"analyzer: warning: nothing to judge in {where}: {why} (--allow-empty)", err=True)
     return 1 if failing else 0
 
 
