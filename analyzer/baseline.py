@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import InputError
+from .sources import decode_text, undecodable
 
 STATUSES = ("new", "persisting", "resolved")
 """``new``: not in the baseline. ``persisting``: in both. ``resolved``: only in the baseline."""
@@ -47,10 +48,12 @@ def load_baseline(path: str | Path, schema: pl.Schema) -> pl.DataFrame:
     """
     name = str(path)
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        document = json.loads(decode_text(Path(path).read_bytes()))
     except FileNotFoundError:
         raise InputError("baseline not found (give the findings.json of a previous run)", file=name) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InputError(undecodable(exc), file=name) from None
+    except OSError as exc:
         raise InputError(f"cannot read the baseline: {exc}", file=name) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"the baseline is not JSON (line {exc.lineno}: {exc.msg})", file=name) from None

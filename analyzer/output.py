@@ -219,3 +219,72 @@ class FrameWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _nearest_existing(path: Path) -> Path:
+    here = path
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    return here
+
+
+def _probe(folder: Path, label: str, shown: str) -> None:
+    """Create and remove a file in ``folder``: the one test of writability that also holds for
+    root, read-only file systems and network mounts."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".analyzer-probe-"):
+            pass
+    except OSError as exc:
+        raise AnalyzerError(f"{label} {shown}: cannot write in {folder}: {exc.strerror or exc}") from None
+
+
+def check_output_folder(path: str | Path, label: str = "-o") -> Path:
+    """Make sure ``path`` is, or can be created as, a folder we can write in; create it.
+
+    Called before the work starts, so a mistyped or read-only output path costs a second, not a
+    whole run. Raises :class:`AnalyzerError` with one plain line: an existing file, a path under
+    a file, a folder that cannot be created or is not writable.
+    Example: ``check_output_folder("out")``.
+    """
+    folder = Path(path)
+    shown = str(path)
+    if folder.exists() and not folder.is_dir():
+        raise AnalyzerError(f"{label} {shown}: is a file, not a folder (give a folder for the results)")
+    base = _nearest_existing(folder)
+    if not base.is_dir():
+        raise AnalyzerError(f"{label} {shown}: cannot create a folder under the file {base}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AnalyzerError(f"{label} {shown}: cannot create the folder: {exc.strerror or exc}") from None
+    _probe(folder, label, shown)
+    return folder
+
+
+def check_output_file(path: str | Path, label: str = "-o") -> Path:
+    """Make sure ``path`` can be written as a file (.parquet or .csv) before the work starts:
+    not a folder, its folder creatable and writable, and the file itself writable if it exists.
+    Example: ``check_output_file("flows.parquet")``."""
+    file = Path(path)
+    shown = str(path)
+    format_of(file)
+    if file.is_dir():
+        raise AnalyzerError(f"{label} {shown}: is a folder (give a file name ending in .parquet or .csv)")
+    parent = file.parent
+    base = _nearest_existing(parent)
+    if not base.is_dir():
+        raise AnalyzerError(f"{label} {shown}: cannot create a file under the file {base}")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AnalyzerError(f"{label} {shown}: cannot create its folder: {exc.strerror or exc}") from None
+    _probe(parent, label, shown)
+    if file.exists():
+        try:
+            with open(file, "ab"):
+                pass
+        except OSError as exc:
+            raise AnalyzerError(f"{label} {shown}: not writable: {exc.strerror or exc}") from None
+    return file

@@ -376,3 +376,31 @@ def prefetch(chunks: Iterator[LineChunk], depth: int = 1) -> Iterator[LineChunk]
     finally:
         stop.set()
         thread.join()
+
+
+def decode_text(data: bytes) -> str:
+    """Text of a small file (a site file, a profile, a baseline) decoded as the logs are: a UTF-8
+    BOM is dropped, UTF-16 with a BOM (what PowerShell 5 and Notepad write) is decoded, anything
+    else must be UTF-8. Raises :class:`UnicodeDecodeError` whose ``start`` is the byte offset of
+    the first undecodable byte. Example: ``decode_text(b"\\xff\\xfek\\x00")`` is ``"k"``."""
+    if data.startswith(_UTF16_BOMS):
+        codec = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
+        try:
+            return data[2:].decode(codec)
+        except UnicodeDecodeError as exc:
+            raise UnicodeDecodeError(codec, data, exc.start + 2, exc.end + 2, exc.reason) from None
+    if data.startswith(_UTF8_BOM):
+        try:
+            return data[3:].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnicodeDecodeError("utf-8", data, exc.start + 3, exc.end + 3, exc.reason) from None
+    return data.decode("utf-8")
+
+
+def undecodable(exc: UnicodeDecodeError) -> str:
+    """One line about a text file that is not UTF-8 (nor UTF-16 with a BOM): where and what."""
+    byte = exc.object[exc.start : exc.start + 1]
+    return (
+        f"not UTF-8 text: byte 0x{byte.hex()} at offset {exc.start} cannot be decoded "
+        "(save the file as UTF-8, or UTF-16 with a BOM)"
+    )

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 findings at --fail-on, 2 bad input)."""
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # plain `analyzer`: what it can do
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     try:
         return args._run(args)
@@ -64,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # the disk filled up, a file vanished: what and where, in one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"analyzer: error: {inert(where)}{inert(exc.strerror or exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # a bug: still one line, with the traceback on request
         if os.environ.get("ANALYZER_DEBUG"):
             raise

@@ -56,10 +56,12 @@ def run(args) -> int:
     from ..api import write_reports
     from ..baseline import changes, compare, load_baseline
     from ..check import run_check
+    from ..output import check_output_folder
 
     options = ParseOptions(tz=args.tz or "UTC", squid_logformat=args.squid_logformat)
     # Read the baseline first: a bad one should fail in a second, not after the whole check.
     baseline = load_baseline(args.baseline, FINDINGS_SCHEMA) if args.baseline else None
+    check_output_folder(args.output, "-o")  # before the work: a bad path fails in a second
     with progress_bar(args.quiet) as progress:
         result = run_check(
             args.paths,

@@ -12,6 +12,7 @@ from dataclasses import replace
 from rich.markup import escape
 from rich.table import Table
 
+from ..errors import UnknownNameError
 from ..policy import load_policy
 from ..policy.explain import explain_host, standalone_policy
 from ..policy.patterns import WILDCARD_MODES
@@ -19,7 +20,7 @@ from .common import print_table, say
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("action", choices=("explain",))
+    parser.add_argument("action", metavar="explain")
     parser.add_argument("host", metavar="HOST", help="a host name (or address) as a log would show it")
     parser.add_argument("--site", metavar="SITE.toml", help="the site file (profile, wildcard mode, servers)")
     parser.add_argument("--profile", metavar="NAME", help="allow-list profile instead of the site's")
@@ -27,6 +28,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    if args.action != "explain":
+        raise UnknownNameError("policy action", args.action, ["explain"])
     policy = load_policy(args.site, profile=args.profile) if args.site else standalone_policy(args.profile)
     if args.wildcard and args.wildcard != policy.wildcard:
         policy = replace(policy, site=replace(policy.site, wildcard=args.wildcard))

@@ -12,18 +12,24 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import AnalyzerError
+from ..errors import AnalyzerError, UnknownNameError
 from ..policy import DEFAULT_PROFILE, builtin_names, diff_profiles, load_profile
 from .common import print_table
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("action", nargs="?", choices=("list", "show", "diff"), default="list")
+    parser.add_argument("action", nargs="?", metavar="list|show|diff", default="list")
     parser.add_argument("names", nargs="*", metavar="NAME", help="profile name(s) or file(s)")
 
 
+ACTIONS = {"list": 0, "show": 1, "diff": 2}
+"""Each action and how many profile names it takes."""
+
+
 def run(args) -> int:
-    want = {"list": 0, "show": 1, "diff": 2}[args.action]
+    if args.action not in ACTIONS:
+        raise UnknownNameError("profiles action", args.action, ACTIONS)
+    want = ACTIONS[args.action]
     if len(args.names) != want:
         usage = {"list": "profiles", "show": "profiles show NAME", "diff": "profiles diff A B"}[args.action]
         raise AnalyzerError(f"usage: analyzer {usage}")

@@ -33,6 +33,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import PolicyError, UnknownNameError
+from ..sources import decode_text, undecodable
 from .patterns import PatternError, Target, parse_target
 
 DEFAULT_PROFILE = "cm2007"
@@ -163,9 +164,11 @@ def load_profile(name_or_path: str, *, site_file: str | None = None) -> Profile:
     if site_file and not path.is_absolute():
         path = Path(site_file).parent / path
     try:
-        text = path.read_text(encoding="utf-8")
+        text = decode_text(path.read_bytes())
     except OSError as exc:
         raise PolicyError(f"cannot read profile file: {exc.strerror}", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(undecodable(exc), file=str(path)) from None
     return _parse(text, str(path))
 
 
