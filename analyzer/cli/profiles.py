@@ -2,7 +2,8 @@
 
   analyzer profiles               the profiles, their documents and versions
   analyzer profiles show NAME     one profile's entries (scheme, port, kind, literal text)
-  analyzer profiles diff A B      host patterns added, removed, or changed in scheme from A to B
+  analyzer profiles diff A B      host patterns added, removed, or changed in scheme or port from A to
+                                  B, and peer ports added or removed
 
 NAME may also be a path to a profile file of the same form.
 """
@@ -78,5 +79,5 @@ def diff_table(a: str, b: str) -> Table:
     for row in rows:
         table.add_row(escape(row["host"]), row["change"], row["before"], row["after"])
     if not rows:
-        table.caption = "no differences in hosts or schemes"
+        table.caption = "no differences in hosts, schemes, ports or peer ports"
     return table
