@@ -218,7 +218,7 @@ def write_reports(result: CheckResult, outdir: str | Path, formats: Iterable[str
     """Write the reports of a check into ``outdir``, as ``analyzer check -o OUTDIR`` does.
 
     ``formats`` are names of the report writers (default: all, in order): "findings.json",
-    "findings.csv", "coverage.csv", "flows.parquet", "charts", "report.html", "report.md".
+    "findings.csv", "coverage.csv", "rejects.csv", "flows.parquet", "charts", "report.html", "report.md".
     Returns the paths written. An unknown name raises :class:`UnknownNameError`.
 
     Example::

@@ -62,10 +62,14 @@ class CheckResult:
     def fails(self, fail_on: str = "high") -> bool:
         """Whether a finding is at or above ``fail_on`` (one of :data:`SEVERITIES`, or ``"none"``:
         never, for runs that only report)."""
+        return self.failing(fail_on) > 0
+
+    def failing(self, fail_on: str = "high") -> int:
+        """How many findings are at or above ``fail_on`` (0 for ``"none"``)."""
         if fail_on == "none":
-            return False
+            return 0
         limit = SEVERITY_RANK[fail_on]
-        return any(SEVERITY_RANK[s] <= limit for s in self.findings["severity"].to_list() if s in SEVERITY_RANK)
+        return sum(1 for s in self.findings["severity"].to_list() if s in SEVERITY_RANK and SEVERITY_RANK[s] <= limit)
 
     def nothing_to_judge(self) -> str | None:
         """Why this check judged no flow of the site's servers, in one line (None when it judged
@@ -89,7 +93,8 @@ class CheckResult:
         return check_html(self)
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
+    """``"1 flow"``, ``"2 flows"``, with thousands separators."""
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
@@ -109,19 +114,19 @@ def nothing_to_judge(files, summary: dict[str, int], outside_window: int, window
     lines = sum(f.lines for f in logs)
     flows = sum(f.records for f in logs if f.kind == "flows")
     unknown = sum(1 for f in logs if f.status.startswith("skipped"))
-    read = f"{_plural(len(logs), 'file')}, {_plural(lines, 'line')}"
+    read = f"{plural(len(logs), 'file')}, {plural(lines, 'line')}"
     if not logs:
         return "no log files found"
     if unknown == len(logs):
-        return f"no file recognised as a log ({_plural(len(logs), 'file')})"
+        return f"no file recognised as a log ({plural(len(logs), 'file')})"
     if not lines:
-        return f"no lines in {_plural(len(logs), 'file')}"
+        return f"no lines in {plural(len(logs), 'file')}"
     if not flows:
         return f"no flows in {read} (every line rejected or skipped)"
     if outside_window and outside_window >= flows:
-        return f"all {_plural(flows, 'flow')} outside {window.describe()} ({read})"
+        return f"all {plural(flows, 'flow')} outside {window.describe()} ({read})"
     inside = flows - outside_window
-    return f"no flows from or to the site's servers among {_plural(inside, 'flow')} ({read})"
+    return f"no flows from or to the site's servers among {plural(inside, 'flow')} ({read})"
 
 
 def check_flows(flows: pl.DataFrame, policy: Policy) -> pl.DataFrame:

@@ -2,9 +2,9 @@
 
 Reads the logs (and --dns evidence), attributes IP-only flows, keeps the flows of the site's
 update servers, matches them against the allow-list profile and the hierarchy, and writes
-OUTDIR/findings.json, findings.csv, coverage.csv and flows.parquet (plus any other registered
-report). Exit code 0 when no finding is at or above --fail-on (default high), 1 when one is,
-2 on bad input or usage.
+OUTDIR/findings.json, findings.csv, coverage.csv, rejects.csv and flows.parquet (plus any other
+registered report). Exit code 0 when no finding is at or above --fail-on (default high), 1 when
+one is, 2 on bad input or usage, 3 when there was nothing to judge.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from ..check import plural as _plural
 from ..parsers.base import ParseOptions
 from ..verdicts import FINDINGS_SCHEMA, SEVERITIES, VERDICTS
 from .common import add_input_arguments, files_table, print_table, progress_bar, say
@@ -25,7 +26,7 @@ window): a scheduler pointed at a wrong or rotated-away path must not be told al
 
 
 def add_arguments(parser) -> None:
-    add_input_arguments(parser)
+    add_input_arguments(parser, tz_default="the site's timezone, else UTC")
     parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file (servers, hierarchy, policy)")
     parser.add_argument("--profile", metavar="NAME", help="allow-list profile instead of the site's (name or file)")
     parser.add_argument("--dns", nargs="+", default=[], metavar="PATH", help="DNS evidence files for IP-only flows")
@@ -54,7 +55,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     # Imported here: the other commands do not need the checking and reporting machinery.
     from ..api import write_reports
-    from ..baseline import changes, compare, load_baseline
+    from ..baseline import baseline_policy, changes, compare, load_baseline, policy_differences
     from ..check import run_check
     from ..output import check_output_folder
 
@@ -76,9 +77,16 @@ def run(args) -> int:
             options=options,
             progress=progress,
         )
-    failing = result.fails(args.fail_on)  # only this run's findings count, never resolved ones
+    failing = result.failing(args.fail_on)  # only this run's findings count, never resolved ones
     if baseline is not None:
         result.findings = compare(result.findings, baseline)
+        differences = policy_differences(baseline_policy(args.baseline), result.policy)
+        if differences and not args.quiet:
+            say(
+                f"analyzer: warning: the baseline {args.baseline} was made under another policy "
+                f"({'; '.join(differences)}): new and resolved findings may come from that change",
+                err=True,
+            )
     outdir = Path(args.output)
     written = write_reports(result, outdir)
     # On a terminal: the inputs, the summary and where things went; piped or in a scheduler's
@@ -96,6 +104,8 @@ def run(args) -> int:
         never = result.coverage.filter(result.coverage["status"] == "never-seen").height
         say(f"coverage: {result.coverage.height - never} of {result.coverage.height} required flows seen")
         say("written: " + ", ".join(str(p) for p in written))
+    if failing and not args.quiet:
+        say(f"{_plural(failing, 'finding')} at or above {args.fail_on} (--fail-on {args.fail_on}): exit 1")
     if (why := result.nothing_to_judge()) is not None:
         # One line, even with --quiet: it is what a scheduler's log must show.
         where = " ".join(args.paths)

@@ -16,8 +16,9 @@ from ..read import ReadResult
 from ..sources import SourceFile
 
 
-def add_input_arguments(parser) -> None:
-    """Arguments of every command that reads logs."""
+def add_input_arguments(parser, tz_default: str = "UTC") -> None:
+    """Arguments of every command that reads logs; ``tz_default`` says in --help what --tz
+    defaults to (``check`` reads the site's ``timezone``)."""
     parser.add_argument("paths", nargs="+", metavar="PATH", help="log files, globs or folders")
     parser.add_argument("--format", help="read every file as this format (default: detect each file)")
     parser.add_argument(
@@ -26,7 +27,7 @@ def add_input_arguments(parser) -> None:
         help="a Squid logformat definition for custom-format access logs, e.g. '%%ts.%%03tu %%6tr %%>a ...'",
     )
     parser.add_argument(
-        "--tz", default=None, metavar="ZONE", help="time zone of logs that record local time (default UTC)"
+        "--tz", default=None, metavar="ZONE", help=f"time zone of logs that record local time (default: {tz_default})"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 

@@ -18,6 +18,7 @@ WRITERS = {
     "findings.json": machine.write_findings_json,
     "findings.csv": machine.write_findings_csv,
     "coverage.csv": machine.write_coverage_csv,
+    "rejects.csv": machine.write_rejects_csv,
     "flows.parquet": machine.write_flows_parquet,
     "charts": charts.write,
     "report.html": html.write,

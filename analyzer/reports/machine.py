@@ -1,4 +1,5 @@
-"""Machine-readable outputs of a check: findings.json, findings.csv, coverage.csv, flows.parquet.
+"""Machine-readable outputs of a check: findings.json, findings.csv, coverage.csv, rejects.csv,
+flows.parquet.
 
 Deterministic: the same input gives byte-identical files (stable sort orders, no time of the run,
 times as ISO 8601 UTC). CSV cells that a spreadsheet would evaluate are neutralized.
@@ -105,6 +106,16 @@ def write_coverage_csv(result, outdir: Path) -> Path:
     """OUTDIR/coverage.csv: every required entry and hierarchy pair per server, with its status."""
     path = Path(outdir) / "coverage.csv"
     write_frame(result.coverage, path)
+    return path
+
+
+def write_rejects_csv(result, outdir: Path) -> Path:
+    """OUTDIR/rejects.csv: every line that is not a flow (file, line, parser, reason, the line as
+    read), in file and line order; formula-safe and with control characters made visible like
+    every CSV. Only the header when every line was read."""
+    path = Path(outdir) / "rejects.csv"
+    rejects = result.read.rejects
+    write_frame(rejects.sort("source_file", "line_no") if rejects.height else rejects, path)
     return path
 
 
