@@ -18,7 +18,7 @@ from rich.table import Table
 from ..check import plural as _plural
 from ..parsers.base import ParseOptions
 from ..verdicts import FINDINGS_SCHEMA, SEVERITIES, VERDICTS
-from .common import add_input_arguments, files_table, print_table, progress_bar, say
+from .common import add_input_arguments, files_table, gap_lines, print_table, progress_bar, say
 
 EXIT_NOTHING = 3
 """Exit code of a check that had nothing to judge (no lines, no flows of the servers, none in the
@@ -94,6 +94,9 @@ def run(args) -> int:
     terminal = sys.stdout.isatty()
     if terminal:
         print_table(files_table(result.read), args.quiet)
+    elif not args.quiet:  # the inputs table shows them on a terminal; a scheduler's log needs them too
+        for line in gap_lines(result.read):
+            say(line)
     print_table(summary_table(result), args.quiet)
     if baseline is not None and not args.quiet:
         diff = changes(result.findings)

@@ -62,24 +62,36 @@ def progress_bar(quiet: bool):
 
 
 def files_table(result: ReadResult) -> Table:
-    """Per file: format, lines, records, rejects and the first reject's line."""
+    """Per file: format, lines, flows (or DNS answers), rejects, the first reject's line, and its
+    evidence gaps when some file has any."""
     table = Table(title=f"Inputs (times read as {result.options.tz} where the log has no zone)")
-    for col in ("file", "format", "lines", "records", "rejects", "skipped", "first reject"):
+    gaps = any(f.gaps for f in result.files)
+    columns = ("file", "format", "lines", "flows", "rejects", "skipped", "first reject")
+    for col in (*columns, "evidence gaps") if gaps else columns:
         # File names are folded, never cut: the user must see which file a row is about.
         table.add_column(
-            col, justify="right" if col not in ("file", "format") else "left", overflow="fold", min_width=len(col)
+            col,
+            justify="right" if col not in ("file", "format", "evidence gaps") else "left",
+            overflow="fold",
+            min_width=len(col),
         )
     for f in result.files:
-        table.add_row(
+        cells = [
             escape(f.file),
             escape(f.format or f.status),
             f"{f.lines:,}",
-            f"{f.records:,}",
+            f"{f.records:,}" if f.kind != "dns" else f"({f.records:,} DNS answers)",
             f"{f.rejects:,}",
             f"{f.skipped_total:,}",
             "" if f.first_reject_line is None else str(f.first_reject_line),
-        )
+        ]
+        table.add_row(*cells, *(["; ".join(f.gaps)] if gaps else []))
     return table
+
+
+def gap_lines(result: ReadResult) -> list[str]:
+    """One line per file with an evidence gap, for output where the inputs table is not shown."""
+    return [f"evidence gap: {f.file}: {'; '.join(f.gaps)}" for f in result.files if f.gaps]
 
 
 def print_table(table: Table, quiet: bool) -> None:

@@ -37,6 +37,10 @@ def findings_document(result) -> dict:
             "records": f.records,
             "rejects": f.rejects,
             "skipped": f.skipped_total,
+            "lost_events": f.lost_events,
+            "decode_errors": f.decode_errors,
+            "damage": f.damage,
+            "evidence_gaps": f.gaps,
         }
         for f in result.read.files
     ]

@@ -118,6 +118,7 @@ def _inputs(read, zone: ZoneInfo) -> dict:
                 "rejects": f.rejects,
                 "skipped": f.skipped_total,
                 "first_reject": f.first_reject_line,
+                "gaps": list(getattr(f, "gaps", ())),
             }
         )
     return {
@@ -126,6 +127,7 @@ def _inputs(read, zone: ZoneInfo) -> dict:
         "flows": sum(f.records for f in read.files),
         "rejects": sum(f.rejects for f in read.files),
         "skipped": sum(f.skipped_total for f in read.files),
+        "gaps": [f for f in files if f["gaps"]],
     }
 
 
