@@ -396,11 +396,13 @@ def _when(value: datetime | None, zone: ZoneInfo) -> str:
 
 _FILES_HTML = """\
 <table>
-<thead><tr><th>file</th><th>format</th><th>lines</th><th>records</th><th>rejects</th><th>skipped</th></tr></thead>
+<thead><tr><th>file</th><th>format</th><th>lines</th><th>flows</th><th>rejects</th><th>skipped</th></tr></thead>
 <tbody>
 {% for f in files %}
 <tr><td>{{ f.file }}</td><td>{{ f.format or f.status }}</td><td>{{ "{:,}".format(f.lines) }}</td>\
-<td>{{ "{:,}".format(f.records) }}</td><td>{{ "{:,}".format(f.rejects) }}</td>\
+<td>{% if f.kind == "dns" %}({{ "{:,}".format(f.records) }} DNS answers){% else %}{{ "{:,}".format(f.records) }}\
+{% endif %}</td>\
+<td>{{ "{:,}".format(f.rejects) }}</td>\
 <td>{{ "{:,}".format(f.skipped_total) }}</td></tr>
 {% endfor %}
 </tbody>

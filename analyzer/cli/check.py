@@ -105,7 +105,7 @@ def run(args) -> int:
         say(f"{result.outside_window:,} flows outside {result.window.describe()} not judged")
     if terminal and not args.quiet:
         never = result.coverage.filter(result.coverage["status"] == "never-seen").height
-        say(f"coverage: {result.coverage.height - never} of {result.coverage.height} required flows seen")
+        say(f"coverage: {result.coverage.height - never} of {result.coverage.height} required entries seen")
         say("written: " + ", ".join(str(p) for p in written))
     if failing and not args.quiet:
         say(f"{_plural(failing, 'finding')} at or above {args.fail_on} (--fail-on {args.fail_on}): exit 1")

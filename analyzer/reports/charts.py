@@ -147,11 +147,19 @@ def timeline(flows: pl.DataFrame, tz: str) -> Figure:
 def unexpected_counts(flows: pl.DataFrame, top: int = TOP) -> pl.DataFrame:
     """The ``top`` destinations of unexpected traffic: destination, allowed, blocked, total.
 
-    A destination is the host name, or the address where no name is known. Ties are broken by
-    name so the order is stable. Example: ``unexpected_counts(result.flows, 5)``.
+    A destination is the host name, or the address where no name is known; for inbound traffic
+    (to a server) the destination is the server itself, so the remote party is shown instead, as
+    ``from ADDRESS``. Ties are broken by name so the order is stable.
+    Example: ``unexpected_counts(result.flows, 5)``.
     """
+    outbound = pl.coalesce("dst_host", "dst_ip", pl.lit("(unknown)"))
+    if "direction_to_server" in flows.columns:
+        inbound = pl.lit("from ") + pl.coalesce("src_ip", pl.lit("(unknown)"))
+        label = pl.when(pl.col("direction_to_server") == "inbound").then(inbound).otherwise(outbound)
+    else:
+        label = outbound
     unexpected = flows.filter(pl.col("verdict").is_in(list(UNEXPECTED))).select(
-        pl.coalesce("dst_host", "dst_ip", pl.lit("(unknown)")).alias("destination"),
+        label.alias("destination"),
         pl.col("verdict").replace_strict(UNEXPECTED, return_dtype=pl.String).alias("kind"),
     )
     schema = {"destination": pl.String, "allowed": pl.UInt32, "blocked": pl.UInt32, "total": pl.UInt32}

@@ -76,3 +76,25 @@ def test_baseline_of_another_profile_or_site_is_warned_about(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("analyzer: warning: the baseline ") and err.count("\n") == 1
     assert "profile wsus-2025 x -> cm2007" in err and "the site's servers differ" in err
+
+
+def test_inputs_count_flows_that_the_verdicts_add_up_to(tmp_path, capsys, monkeypatch):
+    """Item 22: DNS answers are not flows; the tables say flows; coverage counts entries."""
+    import re
+    import sys
+
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    out = tmp_path / "out"
+    assert main(["check", str(ROOT / "data" / "samples"), "--site", SITE, "-o", str(out)]) == 1
+    printed = capsys.readouterr().out
+    doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    judged = sum(doc["summary"].values())
+    for report in ("report.md", "report.html"):
+        text = (out / report).read_text(encoding="utf-8")
+        flows = int(re.search(r"lines, ([\d,]+) flows,", text).group(1).replace(",", ""))
+        assert flows == judged, report
+        assert re.search(r"flows, [\d,]+ DNS answers,", text)
+    header = next(line for line in printed.splitlines() if "file" in line and "format" in line)
+    assert "flows" in header and "records" not in header
+    assert re.search(r"coverage: \d+ of \d+ required entries seen", printed)
