@@ -10,15 +10,15 @@ one is, 2 on bad input or usage, 3 when there was nothing to judge.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
 
+from ..aggregates import FINDINGS_SCHEMA
 from ..check import plural as _plural
 from ..parsers.base import ParseOptions
-from ..verdicts import FINDINGS_SCHEMA, SEVERITIES, VERDICTS
-from .common import add_input_arguments, files_table, gap_lines, print_table, progress_bar, say
+from ..verdicts import SEVERITIES, VERDICTS
+from .common import add_input_arguments, files_table, gap_lines, print_table, say, stage_bar
 
 EXIT_NOTHING = 3
 """Exit code of a check that had nothing to judge (no lines, no flows of the servers, none in the
@@ -62,8 +62,8 @@ def run(args) -> int:
     options = ParseOptions(tz=args.tz or "UTC", squid_logformat=args.squid_logformat)
     # Read the baseline first: a bad one should fail in a second, not after the whole check.
     baseline = load_baseline(args.baseline, FINDINGS_SCHEMA) if args.baseline else None
-    check_output_folder(args.output, "-o")  # before the work: a bad path fails in a second
-    with progress_bar(args.quiet) as progress:
+    outdir = check_output_folder(args.output, "-o")  # before the work: a bad path fails in a second
+    with stage_bar(args.quiet) as progress:
         result = run_check(
             args.paths,
             args.site,
@@ -76,19 +76,20 @@ def run(args) -> int:
             last=args.last,
             options=options,
             progress=progress,
+            output=outdir,  # flows.parquet is written there as the flows are judged
         )
-    failing = result.failing(args.fail_on)  # only this run's findings count, never resolved ones
-    if baseline is not None:
-        result.findings = compare(result.findings, baseline)
+        failing = result.failing(args.fail_on)  # only this run's findings count, never resolved ones
+        if baseline is not None:
+            result.findings = compare(result.findings, baseline)
+        written = write_reports(result, outdir, progress=progress)
+    if baseline is not None and not args.quiet:
         differences = policy_differences(baseline_policy(args.baseline), result.policy)
-        if differences and not args.quiet:
+        if differences:
             say(
                 f"analyzer: warning: the baseline {args.baseline} was made under another policy "
                 f"({'; '.join(differences)}): new and resolved findings may come from that change",
                 err=True,
             )
-    outdir = Path(args.output)
-    written = write_reports(result, outdir)
     # On a terminal: the inputs, the summary and where things went; piped or in a scheduler's
     # log: the summary alone; --quiet: nothing (the exit code speaks).
     terminal = sys.stdout.isatty()
