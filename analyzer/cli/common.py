@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from contextlib import contextmanager
 
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -136,9 +138,49 @@ def gap_lines(result: ReadResult) -> list[str]:
 
 
 def print_table(table: Table, quiet: bool) -> None:
-    """Print ``table`` on stdout (unless ``quiet``), its text made inert first."""
-    if not quiet:
-        Console(soft_wrap=False).print(inert_table(table))
+    """Print ``table`` on stdout (unless ``quiet``), its text made inert first; no value is ever
+    cut or wrapped inside a word.
+
+    Piped (cron and CI logs have no width) the table is as wide as its longest values. On a
+    terminal it is a table when it fits, else one block per row, ``column: value`` per line. The
+    title and caption are lines of their own (rich would fold a long one, a URL, to the table's
+    width).
+    """
+    if quiet:
+        return
+    table = inert_table(table)
+    title, caption = table.title, table.caption
+    table.title = table.caption = None
+    natural = Measurement.get(_WIDE, _WIDE.options, table).maximum
+    terminal = sys.stdout.isatty()
+    console = Console(soft_wrap=False) if terminal else Console(width=natural, soft_wrap=False)
+    if title:
+        console.print(title, soft_wrap=True, highlight=False)
+    if not terminal or natural <= console.width:
+        console.print(table)
+    else:
+        print_vertically(table, console)
+    if caption:
+        console.print(caption, soft_wrap=True, highlight=False)
+
+
+_WIDE = Console(width=1 << 20, file=io.StringIO())
+"""A console wide enough to measure a table's natural width (nothing is printed on it)."""
+
+
+def print_vertically(table: Table, console: Console) -> None:
+    """``table`` for a narrow terminal: per row one ``column: value`` line per column, rows
+    apart by a blank line (a value longer than the terminal is wrapped by it, never cut)."""
+    headers = [str(c.header) for c in table.columns]
+    cells = [list(c._cells) for c in table.columns]  # rich keeps a column's cells here
+    pad = max((len(h) for h in headers), default=0)
+    for row in range(table.row_count):
+        if row:
+            console.print()
+        for header, column in zip(headers, cells, strict=True):
+            value = column[row]
+            if isinstance(value, str) and value:
+                console.print(f"{escape(header).rjust(pad)}: {value}", soft_wrap=True, highlight=False)
 
 
 def inert_table(table: Table) -> Table:
