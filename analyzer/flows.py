@@ -137,6 +137,8 @@ FILES_COLUMNS: tuple[Column, ...] = (
     Column("skipped", pl.Int64, "headers, blank lines, comments"),
     Column("first_reject_line", pl.Int64, "the line number of the first reject"),
     Column("decode_errors", pl.Int64, "lines with bytes that were not valid text (replaced)"),
+    Column("lost_events", pl.Int64, "events the log itself says were lost (pfirewall INFO-EVENTS-LOST)"),
+    Column("damage", pl.String, "why the file's text ended early (truncated or corrupt compressed data)"),
 )
 """One row per input file: ``lines == records + rejects + skipped``."""
 

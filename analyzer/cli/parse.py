@@ -6,9 +6,9 @@ Exits 2 with one line on unreadable paths, unknown formats or a file where nothi
 
 from __future__ import annotations
 
-from ..output import format_of, write_frame
+from ..output import check_output_file, write_frame
 from ..pipeline.stream import parse_to_file
-from .common import add_input_arguments, dns_formats, files_table, parse_options, print_table, progress_bar
+from .common import add_input_arguments, dns_formats, files_table, parse_options, print_table, progress_bar, say
 
 
 def add_arguments(parser) -> None:
@@ -25,9 +25,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    format_of(args.output)
+    # Both outputs are checked before reading: the flows file must not be written only for the
+    # rejects file to fail afterwards.
+    check_output_file(args.output, "-o")
     if args.rejects:
-        format_of(args.rejects)
+        check_output_file(args.rejects, "--rejects")
     with progress_bar(args.quiet) as progress:
         done = parse_to_file(
             args.paths, args.output, format=args.format, options=parse_options(args), dns=args.dns, progress=progress
@@ -36,6 +38,6 @@ def run(args) -> int:
         write_frame(done.read.rejects, args.rejects)
     print_table(files_table(done.read), args.quiet)
     if not args.quiet:
-        print(done.attributed)
-        print(f"{done.rows:,} flows written to {args.output}")
+        say(done.attributed)
+        say(f"{done.rows:,} flows written to {args.output}")
     return 0

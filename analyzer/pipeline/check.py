@@ -64,7 +64,7 @@ def run_check(
     options: ParseOptions | None = None,
     progress: Progress | None = None,
     output: str | Path | None = None,
-    baseline: str | Path | None = None,
+    baseline: str | Path | pl.DataFrame | None = None,
 ) -> CheckResult:
     """Check logs against a site's policy.
 
@@ -74,16 +74,17 @@ def run_check(
     written to ``output/flows.parquet`` when ``output`` (a folder) is given, else to a temporary
     file that lives as long as the result. ``progress(stage, done, total)`` hears of each stage
     (:data:`~analyzer.check.STAGES`). ``options`` are passed to the parsers whole (``tz`` wins
-    over ``options.tz``). ``baseline``: a previous run's ``findings.json``; the findings are then
-    marked new or persisting and the baseline's resolved ones follow
-    (:func:`analyzer.baseline.compare`); it is read first, so a bad one fails at once.
+    over ``options.tz``). ``baseline``: a previous run's ``findings.json`` (or its findings as
+    :func:`analyzer.baseline.load_baseline` reads them); the findings are then marked new or
+    persisting and the baseline's resolved ones follow (:func:`analyzer.baseline.compare`); it is
+    read first, so a bad one fails at once.
 
     Example::
 
         result = run_check(["data/samples"], "data/samples/site.toml")
         result.findings.filter(pl.col("severity") == "high")
     """
-    previous = load_baseline(baseline, FINDINGS_SCHEMA) if baseline is not None else None
+    previous = load_baseline(baseline, FINDINGS_SCHEMA) if isinstance(baseline, str | Path) else baseline
     policy = load_policy(site, profile=profile)
     zone = tz or (options.tz if options and options.tz != "UTC" else None) or policy.site.timezone
     opts = replace(options or ParseOptions(), tz=zone)

@@ -33,6 +33,9 @@ class FileSummary:
     skipped: dict[str, int] = field(default_factory=dict)
     first_reject_line: int | None = None
     decode_errors: int = 0
+    damage: str | None = None
+    """Why the file's text ended early (a truncated or corrupt compressed file), with the line
+    it ended after; its lines up to there are read. An evidence gap, shown per file."""
     notes: dict[str, object] = field(default_factory=dict)
     status: str = "read"
     """``read``, or why the file was passed over (only for files found in a folder)."""
@@ -40,6 +43,26 @@ class FileSummary:
     @property
     def skipped_total(self) -> int:
         return sum(self.skipped.values())
+
+    @property
+    def lost_events(self) -> int:
+        """Events the log itself says were lost (pfirewall ``INFO-EVENTS-LOST`` totals)."""
+        value = self.notes.get("lost_events", 0)
+        return int(value) if isinstance(value, int | float) else 0
+
+    @property
+    def gaps(self) -> list[str]:
+        """The file's evidence gaps, one phrase each: traffic that happened but that this file
+        cannot show (lost events, text cut by damage, bytes that had to be replaced). A verdict
+        of "nothing blocked" holds only as far as the evidence goes, so every output lists them."""
+        out = []
+        if self.damage:
+            out.append(self.damage)
+        if self.lost_events:
+            out.append(f"{self.lost_events:,} firewall events lost (INFO-EVENTS-LOST)")
+        if self.decode_errors:
+            out.append(f"{self.decode_errors:,} undecodable bytes replaced")
+        return out
 
     def as_row(self) -> dict:
         return {
@@ -53,6 +76,8 @@ class FileSummary:
             "skipped": self.skipped_total,
             "first_reject_line": self.first_reject_line,
             "decode_errors": self.decode_errors,
+            "lost_events": self.lost_events,
+            "damage": self.damage,
         }
 
 
@@ -181,7 +206,9 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
     summary = FileSummary(file=src.name, format=parser.name, kind=parser.kind)
     ctx = ParseContext(file=src.name, options=options)
     on_bytes = (lambda n: progress(src, n)) if progress else None
-    for n_lines, decode_errors, out in _parse(parser, src, head, ctx, on_bytes):
+    for n_lines, decode_errors, out, damage in _parse(parser, src, head, ctx, on_bytes):
+        if damage is not None:
+            summary.damage = damage
         n_skipped = sum(out.skipped.values())
         if out.records.height + out.rejects.height + n_skipped != n_lines:
             raise AnalyzerError(
@@ -259,9 +286,9 @@ def _parse_chunks(
         first = next(chunks, None)
         if first is None:
             return
-        yield Parsed(first.lines.height, first.decode_errors, run(first, ctx))
+        yield Parsed(first.lines.height, first.decode_errors, run(first, ctx), first.damage)
     for chunk, out in ordered_map(lambda chunk: (chunk, run(chunk, ctx)), chunks, workers):
-        yield Parsed(chunk.lines.height, chunk.decode_errors, out)
+        yield Parsed(chunk.lines.height, chunk.decode_errors, out, chunk.damage)
 
 
 def _after(chunks: Iterator[LineChunk], after: int) -> Iterator[LineChunk]:
@@ -271,5 +298,5 @@ def _after(chunks: Iterator[LineChunk], after: int) -> Iterator[LineChunk]:
         if not lines.height or lines["line_no"][-1] <= after:
             continue
         if lines["line_no"][0] <= after:
-            chunk = LineChunk(lines.filter(pl.col("line_no") > after), chunk.decode_errors)
+            chunk = LineChunk(lines.filter(pl.col("line_no") > after), chunk.decode_errors, damage=chunk.damage)
         yield chunk

@@ -21,6 +21,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader
 
 from ..baseline import current_only
+from ..controls import html_finalize
 from ..verdicts import SEVERITIES, SEVERITY_RANK, VERDICTS
 
 TOP_FINDINGS = 10
@@ -81,7 +82,13 @@ def read_frames(read) -> dict[str, pl.DataFrame]:
     return {"flows": read.flows, "rejects": read.rejects, "files": read.files_frame, **read.evidence}
 
 
-_ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+_ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    finalize=html_finalize,
+)
 
 
 def render(template: str, **context) -> str:

@@ -24,7 +24,6 @@ against the OCSF 1.5.0 models of ``py-ocsf-models`` (at 100,000 findings validat
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
@@ -32,6 +31,7 @@ from typing import TextIO
 import polars as pl
 
 from .. import __version__
+from ..controls import dumps
 from ..verdicts import VERDICTS
 
 OCSF_NAME = "findings.ocsf.json"
@@ -248,7 +248,7 @@ def write_events(events: Iterable[dict], file: TextIO) -> None:
     file.write("[")
     for i, event in enumerate(events):
         file.write(",\n" if i else "\n")
-        file.write(json.dumps(event, ensure_ascii=False))
+        file.write(dumps(event))  # log text stays inert: no raw DEL, C1 or bidi control in the file
     file.write("\n]\n")
 
 

@@ -24,7 +24,7 @@ from ...flows import Evidence, conform_flows
 from ..base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
 from . import custom
 from .common import NAME, _decision, finish_flows
-from .logformat import BUILTIN_NAMES
+from .logformat import BUILTIN_NAMES, builtin_and_custom
 
 # Shapes used to sniff and to tell a reject's reason.
 _NATIVE_HEAD = re.compile(r"^\s*\d{9,10}(?:\.\d{1,3})?\s+-?\d+\s+\S+\s+[A-Z][A-Z0-9_]*/\d{1,3}\s+-?\d+\s+\S+\s+\S+")
@@ -250,9 +250,20 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
     if n_blank:
         lines = lines.filter(~blank)
     skipped = {"blank": n_blank} if n_blank else {}
-    if _custom(ctx.options):
-        flows, bad = custom.parse(lines, ctx, ctx.options.squid_logformat)
-        rejects = reject_frame(bad, bad["reason"] if "reason" in bad.columns else "", ctx, NAME)
+    if wanted := _custom(ctx.options):
+        builtin, definitions = builtin_and_custom(wanted)
+        if not builtin:
+            flows, bad = custom.parse(lines, ctx, definitions)
+            rejects = reject_frame(bad, bad["reason"] if "reason" in bad.columns else "", ctx, NAME)
+            return ParseOutput(flows, rejects, skipped)
+        # A built-in name among custom definitions: the built-in reader first, the custom
+        # definitions for the lines it rejects.
+        flows, rejects = _parse_lines(lines, ctx, bool(lines["text"].str.ends_with("]").any()))
+        if definitions and rejects.height:
+            again = lines.filter(pl.col("line_no").is_in(rejects["line_no"].implode()))
+            more, bad = custom.parse(again, ctx, definitions)
+            flows = pl.concat([flows, more]).sort("line_no") if more.height else flows
+            rejects = reject_frame(bad, bad["reason"] if "reason" in bad.columns else "", ctx, NAME)
         return ParseOutput(flows, rejects, skipped)
     # Whether ``extra`` has the header keys is decided for the whole chunk.
     headers = bool(lines["text"].str.ends_with("]").any())
@@ -285,10 +296,10 @@ def sniff(head: list[str], options: ParseOptions) -> bool:
     lines = [ln for ln in head if ln.strip()][:20]
     if not lines:
         return False
-    if _custom(options):
-        hits = custom.count_matches(lines, options.squid_logformat)
-    else:
-        hits = sum(1 for ln in lines if _NATIVE_HEAD.match(ln) or _COMMON_HEAD.match(ln))
+    builtin, definitions = builtin_and_custom(_custom(options) or "squid")
+    hits = sum(1 for ln in lines if _NATIVE_HEAD.match(ln) or _COMMON_HEAD.match(ln)) if builtin else 0
+    if definitions:
+        hits = max(hits, custom.count_matches(lines, definitions))
     return hits * 2 >= len(lines)
 
 
