@@ -13,13 +13,14 @@ Example::
 from __future__ import annotations
 
 from ..remediation import write_remediation
-from . import charts, html, machine, markdown
+from . import charts, html, machine, markdown, ocsf
 
 WRITERS = {
     "findings.json": machine.write_findings_json,
     "findings.csv": machine.write_findings_csv,
     "coverage.csv": machine.write_coverage_csv,
     "flows.parquet": machine.write_flows_parquet,
+    "findings.ocsf.json": ocsf.write,
     "charts": charts.write,
     "report.html": html.write,
     "report.md": markdown.write,
