@@ -253,9 +253,13 @@ def write_events(events: Iterable[dict], file: TextIO) -> None:
 
 
 def write(result, outdir: str | Path) -> Path:
-    """OUTDIR/findings.ocsf.json: the check's findings as OCSF Compliance Findings."""
+    """OUTDIR/findings.ocsf.json: the check's findings as OCSF Compliance Findings, each with the
+    remediation text of :func:`analyzer.remediation.finding_remediation`."""
     path = Path(outdir) / OCSF_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
+    from ..remediation import finding_remediation  # the sentence per finding saying what to change
+
+    texts = finding_remediation(result.findings, result.policy)
     with path.open("w", encoding="utf-8") as file:
-        write_events(iter_events(result.findings, result.policy), file)
+        write_events(iter_events(result.findings, result.policy, texts), file)
     return path
