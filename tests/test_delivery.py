@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 
+from analyzer.aggregates import FINDINGS_SCHEMA
 from analyzer.delivery import (
     PASSWORD_ENV,
     MailSettings,
@@ -23,7 +24,6 @@ from analyzer.delivery import (
 )
 from analyzer.errors import AnalyzerError
 from analyzer.policy import load_policy
-from analyzer.verdicts import FINDINGS_SCHEMA
 
 SITE = Path(__file__).resolve().parents[1] / "data" / "samples" / "site.toml"
 T = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

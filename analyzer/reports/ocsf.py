@@ -71,7 +71,19 @@ BASELINE_STATUS: dict[str | None, tuple[tuple[int, str], tuple[int, str]]] = {
 """Baseline status → (OCSF ``activity_id``, activity name), (finding ``status_id``, status)."""
 
 
-UNMAPPED = ("verdict", "severity", "direction", "host", "address", "port", "scheme", "count", "device_rules", "status")
+UNMAPPED = (
+    "verdict",
+    "severity",
+    "direction",
+    "host",
+    "address",
+    "port",
+    "scheme",
+    "count",
+    "bytes",
+    "device_rules",
+    "status",
+)
 """Finding columns kept under ``unmapped`` (``status`` is the baseline status), when not null."""
 
 
