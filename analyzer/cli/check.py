@@ -134,8 +134,8 @@ def run(args) -> int:
     options = ParseOptions(tz=args.tz or "UTC", squid_logformat=args.squid_logformat)
     # Read the baseline first: a bad one should fail in a second, not after the whole check.
     baseline = load_baseline(args.baseline, FINDINGS_SCHEMA) if args.baseline else None
-    mail, webhook = delivery_settings(args)  # a bad address or server fails now, not after the check
     outdir = Path(args.output)
+    mail, webhook = delivery_settings(args)  # a bad address or server fails now, not after the check
     with stage_bar(args.quiet) as progress:
         result = run_check(
             args.paths,

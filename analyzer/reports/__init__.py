@@ -12,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+from ..remediation import write_remediation
 from . import charts, html, machine, markdown, ocsf
 
 WRITERS = {
@@ -23,6 +24,7 @@ WRITERS = {
     "charts": charts.write,
     "report.html": html.write,
     "report.md": markdown.write,
+    "remediation": write_remediation,
 }
 
 __all__ = ["WRITERS"]
