@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..aggregates import FINDINGS_SCHEMA
+from ..errors import AnalyzerError
 from ..parsers.base import ParseOptions
 from ..verdicts import SEVERITIES, VERDICTS
 from .common import add_input_arguments, files_table, print_table, stage_bar
@@ -41,6 +42,22 @@ def add_arguments(parser) -> None:
         choices=(*SEVERITIES, "none"),
         help="exit 1 when a finding has this severity or a higher one (default: high; none: never)",
     )
+    parser.add_argument(
+        "--engine",
+        default="local",
+        choices=("local", "spark"),
+        help="where to run: this process (default) or Spark (needs the 'spark' extra and Java)",
+    )
+    parser.add_argument(
+        "--spark-master", metavar="URL", help="Spark master for --engine spark (default local[2], or spark-submit's)"
+    )
+    parser.add_argument(
+        "--spark-conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting for --engine spark (repeatable), e.g. spark.executor.memory=4g",
+    )
 
 
 def run(args) -> int:
@@ -48,13 +65,19 @@ def run(args) -> int:
     from ..api import write_reports
     from ..baseline import changes, compare, load_baseline
     from ..check import run_check
+    from ..reports import WRITERS
 
     options = ParseOptions(tz=args.tz or "UTC", squid_logformat=args.squid_logformat)
     # Read the baseline first: a bad one should fail in a second, not after the whole check.
     baseline = load_baseline(args.baseline, FINDINGS_SCHEMA) if args.baseline else None
     outdir = Path(args.output)
+    if args.engine != "spark" and (args.spark_master or args.spark_conf):
+        raise AnalyzerError("--spark-master and --spark-conf need --engine spark")
     with stage_bar(args.quiet) as progress:
-        result = run_check(
+        check, names = run_check, None
+        if args.engine == "spark":
+            check, names = _spark_check(args), [n for n in WRITERS if n != "flows.parquet"]  # flows/ instead
+        result = check(
             args.paths,
             args.site,
             profile=args.profile,
@@ -71,7 +94,9 @@ def run(args) -> int:
         failing = result.fails(args.fail_on)  # only this run's findings count, never resolved ones
         if baseline is not None:
             result.findings = compare(result.findings, baseline)
-        written = write_reports(result, outdir, progress=progress)
+        written = write_reports(result, outdir, names, progress=progress)
+        if args.engine == "spark":
+            written.append(Path(result.flows_path))
     # On a terminal: the inputs, the summary and where things went; piped or in a scheduler's
     # log: the summary alone; --quiet: nothing (the exit code speaks).
     terminal = sys.stdout.isatty()
@@ -88,6 +113,24 @@ def run(args) -> int:
             print(f"{result.outside_window:,} flows outside {result.window.describe()} not judged")
         print("written: " + ", ".join(str(p) for p in written))
     return 1 if failing else 0
+
+
+def _spark_check(args):
+    """``check_spark`` bound to a session started from --spark-master/--spark-conf and stopped
+    when the check is done (pyspark is imported only here)."""
+    from ..engines.spark import check_spark, start
+    from ..engines.spark.session import parse_conf
+
+    conf = parse_conf(args.spark_conf)
+
+    def check(*a, **kw):
+        spark = start(args.spark_master, conf)
+        try:
+            return check_spark(spark, *a, **kw)
+        finally:
+            spark.stop()
+
+    return check
 
 
 def summary_table(result) -> Table:
