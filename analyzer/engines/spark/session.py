@@ -11,8 +11,8 @@ from pathlib import Path
 
 from ...errors import AnalyzerError
 
-JAVA_PACKAGE = "openjdk-17-jre-headless"
-"""The Debian package that gives Spark a Java runtime (``default-jre-headless`` works too)."""
+JAVA_PACKAGE = "default-jre-headless"
+"""The Debian package that gives Spark a Java runtime (Java 17 on Debian 12; ``openjdk-17-jre-headless`` works too)."""
 
 DEFAULT_CONF = {
     "spark.driver.memory": "1g",

@@ -124,18 +124,19 @@ def _line_blocks(split: Split) -> Iterator[tuple[int, bytes]]:
         size = os.fstat(raw.fileno()).st_size
         end = min(split.end, size)
         begin = split.start
-        if begin == 0:
-            if raw.read(len(_UTF8_BOM)) == _UTF8_BOM:
-                begin = len(_UTF8_BOM)
-        else:
+        if begin > 0:
             raw.seek(begin - 1)
             if raw.read(1) != b"\n":  # a line that started before: the previous range's
                 begin = _line_end(raw, begin, begin, size)
         if begin >= end:
             return
-        line = 1 + split.newlines_before + (begin > split.start and split.start > 0)
+        line = 1 + split.newlines_before + (begin > split.start)
         finish = _line_end(raw, end - 1, end - 1, size)  # the end of the line holding byte end-1
         pos = begin
+        if pos == 0:  # the first line owns the BOM (a range may end inside it); it is not text
+            raw.seek(0)
+            if raw.read(len(_UTF8_BOM)) == _UTF8_BOM:
+                pos = len(_UTF8_BOM)
         while pos < finish:
             stop = finish if pos + CHUNK_BYTES >= finish else _line_end(raw, pos, pos + CHUNK_BYTES, finish)
             raw.seek(pos)

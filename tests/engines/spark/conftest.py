@@ -16,7 +16,7 @@ def spark_available() -> str | None:
     if importlib.util.find_spec("pyspark") is None:
         return "pyspark is not installed (pip install -e '.[spark]')"
     if java_home() is None:
-        return "no Java runtime (apt-get install openjdk-17-jre-headless)"
+        return "no Java runtime (apt-get install default-jre-headless)"
     return None
 
 
