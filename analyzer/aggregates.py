@@ -352,10 +352,11 @@ def _merge_findings(frame: pl.DataFrame) -> pl.DataFrame:
     return out.select(list(_FINDINGS_PARTIAL)).cast(dict(_FINDINGS_PARTIAL))
 
 
-def _merge_sum(frame: pl.DataFrame, key: Iterable[str], schema: pl.Schema) -> pl.DataFrame:
+def _sum_by(frame: pl.DataFrame, key: Iterable[str]) -> pl.DataFrame:
+    """Rows of the same ``key`` as one: counts summed, first times the earliest, last the latest."""
     key = list(key)
     aggs = []
-    for name in schema:
+    for name in frame.columns:
         if name in key:
             continue
         if name in ("first_seen", "first"):
@@ -364,7 +365,11 @@ def _merge_sum(frame: pl.DataFrame, key: Iterable[str], schema: pl.Schema) -> pl
             aggs.append(pl.col(name).max())
         else:
             aggs.append(pl.col(name).sum())
-    return frame.group_by(key).agg(aggs).select(list(schema)).cast(dict(schema))
+    return frame.group_by(key).agg(aggs)
+
+
+def _merge_sum(frame: pl.DataFrame, key: Iterable[str], schema: pl.Schema) -> pl.DataFrame:
+    return _sum_by(frame, key).select(list(schema)).cast(dict(schema))
 
 
 def merge(*partials: Partial) -> Partial:
@@ -453,18 +458,11 @@ def coverage_of(partial: Partial, policy: Policy) -> pl.DataFrame:
         "_req", "server", pl.col("scheme").alias("r_scheme"), pl.col("port").alias("r_port")
     )
     by_pair = agg.filter(pl.col("reason_code") == "required-hierarchy").join(hier_req, on="server").filter(fits)
-    seen = (
+    seen = _sum_by(
         pl.concat(
             [f.select("_req", "allowed", "blocked", "failed", "first_seen", "last_seen") for f in (by_entry, by_pair)]
-        )
-        .group_by("_req")
-        .agg(
-            pl.col("allowed").sum(),
-            pl.col("blocked").sum(),
-            pl.col("failed").sum(),
-            pl.col("first_seen").min(),
-            pl.col("last_seen").max(),
-        )
+        ),
+        ["_req"],
     )
     out = required.join(seen, on="_req", how="left", maintain_order="left").with_columns(
         pl.col("allowed", "blocked", "failed").fill_null(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import subprocess
@@ -168,3 +169,19 @@ def test_quiet_prints_nothing_and_no_library_writes_to_stderr(tmp_path):
         assert proc.stderr == ""
         assert (proc.stdout == "") == bool(extra)
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+def test_progress_goes_through_the_stages_in_order(tmp_path):
+    from analyzer.api import write_reports
+    from analyzer.check import STAGES
+
+    heard: list[tuple[str, int, int]] = []
+    record = lambda stage, done, total: heard.append((stage, done, total))  # noqa: E731
+    result = run_check([str(SAMPLES)], SITE, progress=record, output=tmp_path)
+    write_reports(result, tmp_path, progress=record)
+    stages = list(dict.fromkeys(stage for stage, _, _ in heard))
+    assert stages == list(STAGES)  # the firewall samples need attribution: every stage is there
+    for stage in STAGES:
+        seen = [(done, total) for s, done, total in heard if s == stage]
+        assert seen[-1][0] == seen[-1][1] > 0, stage  # each stage ends full
+        assert all(a <= b for (a, _), (b, _) in itertools.pairwise(seen)), stage  # and never goes back

@@ -34,20 +34,25 @@ def parse_options(args, default_tz: str = "UTC") -> ParseOptions:
     return ParseOptions(tz=args.tz or default_tz, squid_logformat=args.squid_logformat)
 
 
+def _bar(amount) -> Progress:
+    """A transient bar on stderr: description, bar, ``amount`` (a rich column), time left."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        amount,
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
 @contextmanager
 def progress_bar(quiet: bool):
     """A rich progress bar of bytes read per file on a terminal; nothing elsewhere."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
+    progress = _bar(DownloadColumn())
     tasks: dict[str, int] = {}
 
     def update(src: SourceFile, done: int) -> None:
@@ -78,14 +83,7 @@ def stage_bar(quiet: bool):
     if quiet or not sys.stderr.isatty():
         yield None
         return
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
+    progress = _bar(TextColumn("{task.percentage:>3.0f}%"))
     task = progress.add_task(STAGE_LABELS["reading"], total=None)
     current = {"stage": "reading"}
     order = list(STAGE_LABELS)
