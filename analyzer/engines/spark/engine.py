@@ -3,13 +3,15 @@
 What runs where:
 
 - driver: expand the paths, detect each file's format (as locally), plan the splits; build the
-  attribution index from the evidence pass's parts; merge the partials; the reports;
-- tasks (``mapInArrow`` over one split id per partition): count newlines per range; read a
-  split and send back the attribution evidence, DNS records, rejects and its file summary part
-  (the evidence pass); read it again, attribute, scope, match and judge each chunk with
-  :func:`analyzer.check.judge_batch` (the broadcast :class:`~analyzer.check.Plan` holds the
-  index), return the judged flows as Arrow, and the split's partial aggregates through an
-  accumulator keyed by split id (a retried task replaces its value: nothing counts twice).
+  attribution index from the reading pass's parts; merge the partials; the reports;
+- tasks (``mapInArrow`` over split ids, Arrow out): count newlines per range; the reading pass
+  (:func:`~analyzer.engines.spark.tasks.read_task`): read a split, judge the flows attribution
+  cannot change, and send back its partial aggregates, the attribution evidence, DNS records,
+  rejects and its file summary part; the judging pass
+  (:func:`~analyzer.engines.spark.tasks.name_task`), only over splits with flows to name: read
+  again, attribute and judge those with :func:`analyzer.check.judge_batch` (the broadcast
+  :class:`~analyzer.check.Plan` holds the index). What a task sends the driver travels in an
+  accumulator keyed by split id: a retried task replaces its value, nothing counts twice.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from ...read import FileSummary, ReadResult, check_timezone
 from ...schema import empty_flows, empty_rejects
 from ...sources import expand
 from . import splits as splitting
-from .tasks import COUNT_ROW, EVIDENCE_ROW, count_task, evidence_task, from_ipc, judge_task, partial_from_bytes
+from .tasks import COUNT_ROW, count_task, from_ipc, name_task, partial_from_bytes, read_task
 
 MAX_INDEX_BYTES = 1024**3
 """Largest attribution index (with the policy, pickled) broadcast to the judging tasks: every
@@ -190,64 +192,75 @@ def check_spark(
     sc = spark.sparkContext
     parts = max(1, partitions or min(len(splits), 4 * sc.defaultParallelism))
 
-    def ids():  # split ids, consecutive ones per partition
-        return spark.range(0, len(splits), numPartitions=parts)
+    def ids(n: int = len(splits)):  # ids 0..n-1, consecutive ones per partition
+        return spark.range(0, n, numPartitions=max(1, min(parts, n) if n < len(splits) else parts))
 
+    from pyspark.sql.pandas.types import to_arrow_schema  # pyarrow only: no pandas
+
+    schema = spark_schema(judged_schema(policy))
+    large = spark.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false").lower() == "true"
+    arrow_schema = to_arrow_schema(schema, timezone="UTC", prefers_large_types=large)
+    flows_path = str(Path(output) / "flows") if output is not None else None
+    frames = []
+
+    def run(frame, mode: str) -> None:  # the action: write the flows (or keep them), run the tasks
+        if flows_path is None:
+            frames.append(frame.persist())
+            frames[-1].count()
+        else:
+            Path(output).mkdir(parents=True, exist_ok=True)
+            frame.write.mode(mode).partitionBy("day").parquet(flows_path)
+
+    read_parts = _keyed_accumulator(sc)
     try:
-        tell("reading", 0, 3)
+        tell("reading", 0, 1)
         if any(not s.whole for s in splits):  # a whole file's count is 0, and not needed
             with _no_pandas_warning():
                 counted = ids().mapInArrow(count_task(splits), _ddl(COUNT_ROW))
             table = counted.toArrow()
             counts = dict(zip(*(table.column(c).to_pylist() for c in COUNT_ROW.names), strict=True))
             splits = splitting.number(splits, counts)
+        task = read_task(splits, opts, Plan(policy, window), arrow_schema, lambda i, p: read_parts.add({i: p}))
         with _no_pandas_warning():
-            evidence = ids().mapInArrow(evidence_task(splits, opts, window), _ddl(EVIDENCE_ROW))
-        evidence = evidence.toArrow()
+            run(ids().mapInArrow(task, schema), "overwrite")
     except AnalyzerError:
         raise
     except Exception as exc:
         raise _spark_error(exc) from exc
-    tell("reading", 1, 3)
-    read, index = _gather(splits, evidence, opts)
-    tell("evidence", 1, 1)
-
-    plan = Plan(policy, window, index)
-    size = len(pickle.dumps(plan))
-    if size > max_index_bytes:
-        raise AnalyzerError(
-            f"the attribution index is {size / 1e6:,.0f} MB, above the broadcast limit of "
-            f"{max_index_bytes / 1e6:,.0f} MB: check fewer days at a time (--since/--until)"
-        )
-    broadcast = sc.broadcast(plan)
-    partials = _keyed_accumulator(sc)
-    columns = judged_schema(policy)
-    schema = spark_schema(columns)
-    from pyspark.sql.pandas.types import to_arrow_schema  # pyarrow only: no pandas
-
-    large = spark.conf.get("spark.sql.execution.arrow.useLargeVarTypes", "false").lower() == "true"
-    arrow_schema = to_arrow_schema(schema, timezone="UTC", prefers_large_types=large)
-    task = judge_task(splits, opts, lambda: broadcast.value, arrow_schema, lambda i, b: partials.add({i: b}))
-    with _no_pandas_warning():
-        judged = ids().mapInArrow(task, schema)
-    flows_path = None
-    try:
-        if output is not None:
-            flows_path = str(Path(output) / "flows")
-            Path(output).mkdir(parents=True, exist_ok=True)
-            judged.write.mode("overwrite").partitionBy("day").parquet(flows_path)
-            flows = spark.read.parquet(flows_path)
-        else:
-            flows = judged.persist()
-            flows.count()  # the action that runs the judging tasks
-    except Exception as exc:
-        raise _spark_error(exc) from exc
-    tell("judging", 1, 1)
-    got = partials.value
+    tell("reading", 1, 1)
+    got = read_parts.value
     if sorted(got) != list(range(len(splits))):
-        raise AnalyzerError(f"internal error: partial aggregates of {len(got)} of {len(splits)} splits came back")
-    partial: Partial = merge(*(partial_from_bytes(got[i]) for i in range(len(splits))))
-    broadcast.unpersist()
+        raise AnalyzerError(f"internal error: {len(got)} of {len(splits)} splits came back from the reading pass")
+    read, index = _gather(splits, got, opts)
+    tell("evidence", 1, 1)
+    partials = [got[i]["partial"] for i in range(len(splits))]
+    todo = [i for i in range(len(splits)) if got[i]["nameable"]]
+    if todo:
+        plan = Plan(policy, window, index)
+        size = len(pickle.dumps(plan))
+        if size > max_index_bytes:
+            raise AnalyzerError(
+                f"the attribution index is {size / 1e6:,.0f} MB, above the broadcast limit of "
+                f"{max_index_bytes / 1e6:,.0f} MB: check fewer days at a time (--since/--until)"
+            )
+        broadcast = sc.broadcast(plan)
+        named = _keyed_accumulator(sc)
+        task = name_task(splits, todo, opts, lambda: broadcast.value, arrow_schema, lambda i, b: named.add({i: b}))
+        try:
+            with _no_pandas_warning():
+                run(ids(len(todo)).mapInArrow(task, schema), "append")
+        except Exception as exc:
+            raise _spark_error(exc) from exc
+        broadcast.unpersist()
+        if sorted(named.value) != todo:
+            raise AnalyzerError(f"internal error: {len(named.value)} of {len(todo)} splits came back from judging")
+        partials += [named.value[i] for i in todo]
+    tell("judging", 1, 1)
+    partial: Partial = merge(*(partial_from_bytes(b) for b in partials))
+    if flows_path is not None:
+        flows = spark.read.parquet(flows_path)
+    else:
+        flows = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
     return SparkCheckResult(
         flows=flows,
         findings=findings_of(partial),
@@ -273,37 +286,32 @@ def _no_pandas_warning():
 
 
 def _ddl(schema) -> str:
-    names = {"int64": "long", "string": "string", "binary": "binary"}
+    names = {"int64": "long"}
     return ", ".join(f"{f.name} {names[str(f.type)]}" for f in schema)
 
 
-def _gather(splits: list[splitting.Split], evidence, opts: ParseOptions) -> tuple[ReadResult, attribution.Index | None]:
-    """The evidence pass's rows on the driver: file summaries (parts of a file added in order),
+def _gather(splits: list[splitting.Split], got: dict[int, dict], opts: ParseOptions):
+    """The reading pass's parts on the driver: file summaries (parts of a file added in order),
     rejects and DNS records in input order, and the attribution index."""
-    by_split: dict[int, dict[str, list[bytes]]] = {}
-    for i, kind, payload in zip(*(evidence.column(c).to_pylist() for c in EVIDENCE_ROW.names), strict=True):
-        by_split.setdefault(i, {}).setdefault(kind, []).append(payload)
     files: list[FileSummary] = []
     rejects, dns, sessions, pairs = [], [], [], []
     ip_only = carriers = False
     last_file = None
     for s in splits:
-        rows = by_split.get(s.id, {})
-        if "error" in rows:
-            raise pickle.loads(rows["error"][0])
-        summary = pickle.loads(rows["summary"][0])
+        parts = got[s.id]
+        if "error" in parts:
+            raise pickle.loads(parts["error"])
+        summary = pickle.loads(parts["summary"])
         if s.file == last_file and not s.whole:
             files[-1] = splitting.add(files[-1], summary)
         else:
             files.append(summary)
         last_file = s.file
-        rejects += [from_ipc(b) for b in rows.get("rejects", [])]
-        dns += [from_ipc(b) for b in rows.get("dns", [])]
-        sessions += [from_ipc(b) for b in rows.get("sessions", [])]
-        pairs += [from_ipc(b) for b in rows.get("pairs", [])]
-        for b in rows.get("stats", []):
-            a, c = pickle.loads(b)
-            ip_only, carriers = ip_only or a, carriers or c
+        for name, into in (("rejects", rejects), ("dns", dns), ("sessions", sessions), ("pairs", pairs)):
+            if name in parts:
+                into.append(from_ipc(parts[name]))
+        a, c = parts["stats"]
+        ip_only, carriers = ip_only or a, carriers or c
     # A file named explicitly of which no line parses is an error locally too (read._read_one).
     named = {s.file.name for s in splits if not s.whole and not s.file.from_folder}
     for f in files:

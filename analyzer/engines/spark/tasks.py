@@ -3,12 +3,13 @@ and no pandas here; the functions take the task's iterator of ``pyarrow.RecordBa
 and are tested without Spark.
 
 - :func:`count_task`: newlines per byte range (the numbering pass);
-- :func:`evidence_task`: each split read, its flows windowed, and what the attribution index
-  needs from them (PAN-OS URL sessions, host/address pairs, whether IP-only flows exist), its
-  DNS records, its rejects and its part of the file summary: rows of (id, kind, payload);
-- :func:`judge_task`: each split read again and judged by the batch function of the local engine
-  (:func:`analyzer.check.judge_batch`); judged flows out as Arrow batches (with their ``day``),
-  the split's :class:`~analyzer.aggregates.Partial` handed to ``emit`` as IPC bytes.
+- :func:`read_task`: each split read, its flows windowed; those that attribution cannot change
+  judged at once and sent out as Arrow batches (with their ``day``); for the driver, through
+  ``emit``: the split's :class:`~analyzer.aggregates.Partial` as IPC bytes, what the attribution
+  index needs (PAN-OS URL sessions, host/address pairs, whether IP-only flows exist), DNS
+  records, rejects and its part of the file summary;
+- :func:`name_task`: the splits with flows to name read again; those flows attributed and
+  judged by the local engine's batch function (:func:`analyzer.check.judge_batch`).
 
 An iterator of no batches (an empty partition) yields nothing.
 """
@@ -18,20 +19,19 @@ from __future__ import annotations
 import io
 import pickle
 from collections.abc import Callable, Iterator
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import polars as pl
 import pyarrow as pa
 
 from ... import attribution
-from ...aggregates import Partial, merge
-from ...check import Plan, in_window, judge_batch
+from ...aggregates import Partial, fold, merge
+from ...check import Plan, check_flows, in_window, judge_batch
 from ...errors import AnalyzerError
 from ...parsers.base import ParseOptions
 from ...timewindow import TimeWindow
 from .splits import Split, count_newlines, streamed
 
-EVIDENCE_ROW = pa.schema([("id", pa.int64()), ("kind", pa.string()), ("payload", pa.binary())])
 COUNT_ROW = pa.schema([("id", pa.int64()), ("newlines", pa.int64())])
 
 
@@ -88,43 +88,58 @@ def flow_evidence(flows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, bool
     return sessions, pairs, bool(stats["a"][0]), bool(stats["b"][0])
 
 
-def evidence_task(
-    splits: list[Split], options: ParseOptions, window: TimeWindow
+def read_task(
+    splits: list[Split],
+    options: ParseOptions,
+    plan: Plan,
+    schema: pa.Schema,
+    emit: Callable[[int, dict], None],
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    def rows(i: int) -> Iterator[tuple[str, bytes]]:
-        sessions, pairs, dns = [], [], []
+    """The reading pass, as the local engine's (:class:`analyzer.check._LocalRun`): each split
+    read, its flows windowed; the flows attribution cannot change judged at once (no index) and
+    sent out as Arrow; for the driver (``emit(id, parts)``): its partial, its file summary part,
+    rejects, DNS records, what the attribution index needs and whether it holds flows to name
+    (only those splits are read again, by :func:`name_task`)."""
+
+    def one(i: int) -> Iterator[pa.RecordBatch]:
+        parts: dict = {"nameable": False}
+        sessions, pairs, dns, partials = [], [], [], []
         ip_only = carriers = False
         try:
             for kind, item in streamed(splits[i], options):
                 if kind == "summary":
                     summary, rejects = item
-                    yield "summary", pickle.dumps(summary)
+                    parts["summary"] = pickle.dumps(summary)
                     if rejects:
-                        yield "rejects", ipc(pl.concat(rejects, how="vertical"))
+                        parts["rejects"] = ipc(pl.concat(rejects, how="vertical"))
                 elif kind == "flows":
-                    s, p, a, b = flow_evidence(in_window(item, window)[0])
+                    kept, outside = in_window(item, plan.window)
+                    s, p, a, b = flow_evidence(kept)
                     sessions.append(s)
                     pairs.append(p)
                     ip_only, carriers = ip_only or a, carriers or b
+                    nameable = kept.select(attribution.NAMEABLE.any()).item()
+                    parts["nameable"] |= nameable
+                    judged = check_flows(kept.filter(~attribution.NAMEABLE) if nameable else kept, plan.policy)
+                    partials.append(fold(judged, outside))
+                    yield from to_arrow(with_day(judged), schema).to_batches()
                 else:
                     dns.append(item)
         except AnalyzerError as exc:  # a bad input: one line on the driver, as locally
-            yield "error", pickle.dumps(exc)
+            emit(i, {"error": pickle.dumps(exc)})
             return
         if sessions:
-            yield "sessions", ipc(pl.concat(sessions, how="vertical"))
-            yield "pairs", ipc(pl.concat(pairs, how="vertical").unique(maintain_order=True))
+            parts["sessions"] = ipc(pl.concat(sessions, how="vertical"))
+            parts["pairs"] = ipc(pl.concat(pairs, how="vertical").unique(maintain_order=True))
         if dns:
-            yield "dns", ipc(pl.concat(dns, how="vertical"))
-        yield "stats", pickle.dumps((ip_only, carriers))
+            parts["dns"] = ipc(pl.concat(dns, how="vertical"))
+        parts["stats"] = (ip_only, carriers)
+        parts["partial"] = partial_bytes(merge(*partials))
+        emit(i, parts)
 
     def run(batches):
         for i in _ids(batches):
-            out = list(rows(i))
-            yield pa.RecordBatch.from_arrays(
-                [pa.array([i] * len(out), pa.int64()), pa.array([k for k, _ in out]), pa.array([p for _, p in out])],
-                schema=EVIDENCE_ROW,
-            )
+            yield from one(i)
 
     return run
 
@@ -140,25 +155,29 @@ def with_day(judged: pl.DataFrame) -> pl.DataFrame:
     return judged.with_columns(pl.col("time").dt.date().alias("day"))
 
 
-def judge_task(
+def name_task(
     splits: list[Split],
+    todo: list[int],
     options: ParseOptions,
     plan: Callable[[], Plan],
     schema: pa.Schema,
     emit: Callable[[int, bytes], None],
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """``plan()`` gives the plan (a broadcast's value: read once per task); ``emit(id, bytes)``
-    receives each split's partial (an accumulator keyed by split, so a retried task replaces
-    its earlier value instead of adding to it)."""
+    """The judging pass over the splits that hold flows to name (``todo[k]`` for id ``k``):
+    each read again, its nameable flows (windowed) attributed and judged by
+    :func:`analyzer.check.judge_batch` with the index (``plan()``: a broadcast's value), sent
+    out as Arrow; ``emit(split, bytes)`` receives the split's partial."""
 
     def run(batches):
-        for i in _ids(batches):
+        for k in _ids(batches):
+            i = todo[k]
             the_plan = plan()
             partials: list[Partial] = []
             for kind, item in streamed(splits[i], options):
                 if kind != "flows":
                     continue
-                judged, partial = judge_batch(item, the_plan)
+                kept, _outside = in_window(item, the_plan.window)  # counted by the reading pass
+                judged, partial = judge_batch(kept.filter(attribution.NAMEABLE), replace(the_plan, window=TimeWindow()))
                 partials.append(partial)
                 yield from to_arrow(with_day(judged), schema).to_batches()
             emit(i, partial_bytes(merge(*partials)))

@@ -86,7 +86,7 @@ def standalone(need_spark, tmp_path_factory):
 
 def _analyzer(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(BIN / "analyzer"), *args], capture_output=True, text=True, env=env or os.environ, timeout=300
+        [str(BIN / "analyzer"), *args], capture_output=True, text=True, env=env or os.environ, timeout=900
     )
 
 

@@ -52,7 +52,7 @@ def assert_same(spark, paths: list[str], site: str, tmp_path: Path, **kwargs) ->
 
 
 def test_samples(spark, tmp_path):
-    assert_same(spark, [str(SAMPLES)], SITE, tmp_path, split_bytes=4096)
+    assert_same(spark, [str(SAMPLES)], SITE, tmp_path)
 
 
 def _mixed_log(folder: Path, n: int = 2400) -> list[str]:

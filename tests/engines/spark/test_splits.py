@@ -17,7 +17,6 @@ from analyzer.parsers.base import ParseOptions
 from analyzer.policy import load_policy
 from analyzer.read import read_logs
 from analyzer.sources import SourceFile, iter_chunks
-from analyzer.timewindow import TimeWindow
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "data" / "samples"
@@ -92,9 +91,9 @@ def test_tasks_yield_nothing_for_an_empty_partition():
     plan = Plan(load_policy(str(SAMPLES / "site.toml")))
     got = []
     assert list(tasks.count_task([])(iter([]))) == []
-    assert list(tasks.evidence_task([], ParseOptions(), TimeWindow())(iter([]))) == []
-    judge = tasks.judge_task([], ParseOptions(), lambda: plan, None, lambda i, b: got.append(i))
-    assert list(judge(iter([]))) == [] and got == []
+    assert list(tasks.read_task([], ParseOptions(), plan, None, lambda i, p: got.append(i))(iter([]))) == []
+    name = tasks.name_task([], [], ParseOptions(), lambda: plan, None, lambda i, b: got.append(i))
+    assert list(name(iter([]))) == [] and got == []
 
 
 def test_partials_survive_bytes():
