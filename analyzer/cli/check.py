@@ -176,9 +176,11 @@ def run(args) -> int:
         failing = result.fails(args.fail_on)  # only this run's findings count, never resolved ones
         if baseline is not None:
             result.findings = compare(result.findings, baseline)
+        if args.engine == "spark":
+            result = result.with_polars_flows()  # the writers that read flows read the dataset
         written = write_reports(result, outdir, names, progress=progress)
         if args.engine == "spark":
-            written.append(Path(result.flows_path))
+            written.append(outdir / "flows")
     # On a terminal: the inputs, the summary and where things went; piped or in a scheduler's
     # log: the summary alone; --quiet: nothing (the exit code speaks).
     terminal = sys.stdout.isatty()

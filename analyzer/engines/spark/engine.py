@@ -20,7 +20,7 @@ import contextlib
 import pickle
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,20 @@ class SparkCheckResult(CheckResult):
 
     flows_path: str | None = None
     """Where the flows dataset was written (``OUTDIR/flows``), if it was."""
+
+    def with_polars_flows(self) -> CheckResult:
+        """The same result with ``flows`` a polars lazy frame over the written dataset, typed as
+        the local engine's flows.parquet, for the writers and helpers that read flows
+        (remediation, :func:`analyzer.api.finding_flows`). Needs ``output``."""
+        if self.flows_path is None:
+            raise AnalyzerError("the judged flows were not written: give check_spark an output folder")
+        schema = judged_schema(self.policy)
+        scan = pl.scan_parquet(f"{self.flows_path}/**/*.parquet", hive_partitioning=True)
+        flows = scan.select([pl.col(n).cast(t) for n, t in schema.items() if n != "day"])
+        return CheckResult(**{**{f: getattr(self, f) for f in _RESULT_FIELDS}, "flows": flows})
+
+
+_RESULT_FIELDS = [f.name for f in fields(CheckResult)]
 
 
 def _spark_type(dtype: pl.DataType):

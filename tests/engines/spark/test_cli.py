@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "data" / "samples"
 SITE = str(SAMPLES / "site.toml")
 BIN = Path(sys.executable).parent
-IDENTICAL = ("findings.json", "findings.csv", "coverage.csv", "report.md", "report.html")
+IDENTICAL = ("findings.json", "findings.csv", "coverage.csv", "findings.ocsf.json", "report.md", "report.html")
 
 
 def _free_port() -> int:
@@ -100,6 +100,14 @@ def test_check_through_a_standalone_cluster_matches_local(standalone, tmp_path):
     assert got.returncode == local.returncode == 1, got.stderr[-3000:]
     for name in IDENTICAL:
         assert (tmp_path / "spark" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    # The remediation writer reads the flows: from the flows dataset here, with the same rules.
+    rules = sorted(p.relative_to(tmp_path / "local") for p in (tmp_path / "local" / "remediation").rglob("*"))
+    assert rules and rules == sorted(
+        p.relative_to(tmp_path / "spark") for p in (tmp_path / "spark" / "remediation").rglob("*")
+    )
+    for rel in rules:
+        if (tmp_path / "local" / rel).is_file():
+            assert (tmp_path / "spark" / rel).read_bytes() == (tmp_path / "local" / rel).read_bytes(), rel
     flows = pl.scan_parquet(tmp_path / "spark" / "flows" / "**" / "*.parquet", hive_partitioning=True).collect()
     summary = json.loads((tmp_path / "local" / "findings.json").read_text())["summary"]
     assert flows.height == sum(summary.values())
