@@ -4,12 +4,13 @@ same run (the machine is shared: only numbers of one run compare):
 * baseline: ``pl.read_lines`` of the raw file (how loaded the machine was);
 * whole process: ``analyzer check FILE --format squid ...`` with ``--engine local`` and with
   ``--engine spark`` (local[2], JVM start included), wall and CPU seconds (CPU: this process
-  and the children it waited for), peak RSS of the largest process;
+  and the children it waited for), peak RSS of the largest process; their findings.json,
+  coverage.csv and report.md must be byte-identical;
 * warm job: in one process, :func:`analyzer.check.run_check` and
   :func:`analyzer.engines.spark.check_spark` (local[2], flows written to a Parquet dataset) each
   run once to warm up, then timed; the ratio of the two is the gate (Spark within 2.5x).
 
-Example: ``python benchmarks/bench_spark.py --lines 5000000``.
+Example: ``python benchmarks/bench_spark.py --lines 5000000 --bench squid-realistic``.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ print(json.dumps(times))
 """
 
 
-def run(n_lines: int) -> tuple[list[dict], dict]:
-    src = source("squid", n_lines)
+def run(n_lines: int, bench: str = "squid") -> tuple[list[dict], dict]:
+    src = source(bench, n_lines)
     py = sys.executable
     steps = [
         ("baseline: pl.read_lines", [py, "-c", BASELINE, str(src)]),
@@ -64,6 +65,10 @@ def run(n_lines: int) -> tuple[list[dict], dict]:
     for label, argv in steps:
         m = measure(argv)
         rows.append({"what": label, "lines": n_lines, "lines_per_s": n_lines / m["seconds"], **m})
+    for name in ("findings.json", "coverage.csv", "report.md"):  # the same answer, or the times mean nothing
+        local, spark = (DATA / d / name for d in ("spark-bench-local", "spark-bench"))
+        if local.read_bytes() != spark.read_bytes():
+            raise SystemExit(f"the engines disagree: {local} != {spark}")
     warm = subprocess.run(
         [py, "-c", WARM, str(src), str(SITE), str(DATA / "spark-warm")], check=True, capture_output=True, text=True
     )
@@ -76,9 +81,10 @@ def run(n_lines: int) -> tuple[list[dict], dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000, help="lines of the generated log (default 1,000,000)")
+    parser.add_argument("--bench", default="squid", choices=("squid", "squid-realistic"), help="the generator")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
-    rows, times = run(args.lines)
+    rows, times = run(args.lines, args.bench)
     print(f"{'what':<32} {'lines':>11} {'seconds':>8} {'cpu s':>7} {'lines/s':>12} {'peak MiB':>9}")
     for r in rows:
         print(
