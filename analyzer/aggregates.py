@@ -316,6 +316,13 @@ def _by_at(column: pl.Expr) -> list[pl.Expr]:
 
 def _merge_findings(frame: pl.DataFrame) -> pl.DataFrame:
     key = list(_KEY)
+    # Only keys that several partials hold need merging: the long tail of destinations seen in
+    # one batch passes through as it is (on 20M lines most of 360,000 findings did).
+    shared = pl.len().over(key) > 1
+    if not frame.select(shared.any()).item():
+        return frame.select(list(_FINDINGS_PARTIAL)).cast(dict(_FINDINGS_PARTIAL))
+    alone = frame.filter(~shared)
+    frame = frame.filter(shared)
     first = pl.col("evidence").list.first()
     main = (
         frame.sort(_by_at(first), nulls_last=True)
@@ -359,7 +366,8 @@ def _merge_findings(frame: pl.DataFrame) -> pl.DataFrame:
     for part in (evidence, rules, entries):
         out = out.join(part, on=key, how="left", nulls_equal=True)
     out = out.with_columns(pl.col("_drs").fill_null(pl.lit([], pl.List(pl.String))))
-    return out.select(list(_FINDINGS_PARTIAL)).cast(dict(_FINDINGS_PARTIAL))
+    schema = dict(_FINDINGS_PARTIAL)
+    return pl.concat([alone.select(list(schema)).cast(schema), out.select(list(schema)).cast(schema)])
 
 
 def _sum_by(frame: pl.DataFrame, key: Iterable[str]) -> pl.DataFrame:
