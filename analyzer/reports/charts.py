@@ -17,7 +17,6 @@ matplotlib's math parsing is switched off: a host name with ``$`` is text, not a
 from __future__ import annotations
 
 import io
-import re
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -35,6 +34,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from .. import aggregates
+from ..controls import inert
 
 COLORS = {
     "allowed": "#2e7d32",
@@ -45,7 +45,6 @@ COLORS = {
 COVERAGE = {"seen-allowed": "allowed", "seen-blocked": "blocked", "never-seen": "never-seen"}
 TOP = 10
 LABEL_MAX = 48
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 # Everything that could vary between machines or runs is pinned here.
 STYLE = {
@@ -96,10 +95,27 @@ def timeline_counts(flows: pl.DataFrame | pl.LazyFrame, tz: str) -> tuple[pl.Dat
 
 
 def _label(text: str) -> str:
-    """A label from log text: control characters shown as escapes (matplotlib has no glyph for
-    them and warned), long labels shortened."""
-    text = CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    """A label from log text: control and bidi characters shown as escapes (matplotlib has no
+    glyph for them and warned; a bidi override would reorder the label), long labels shortened."""
+    text = inert(text)
     return text if len(text) <= LABEL_MAX else text[: LABEL_MAX - 1] + "…"
+
+
+def _date_locator() -> mdates.AutoDateLocator:
+    """Date ticks for any span without a warning on stderr. With at most 8 ticks matplotlib's
+    default steps leave gaps (a span of 3 to 4 days fits no hourly step and it warned "unable to
+    pick an appropriate interval"): 3 ticks are enough, and every frequency gets larger steps."""
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    larger = {
+        mdates.MONTHLY: [1, 2, 3, 4, 6, 12],
+        mdates.DAILY: [1, 2, 3, 7, 14, 21, 28],
+        mdates.HOURLY: [1, 2, 3, 4, 6, 12, 24],
+        mdates.MINUTELY: [1, 5, 10, 15, 30, 60],
+        mdates.SECONDLY: [1, 5, 10, 15, 30, 60],
+    }
+    for frequency, steps in larger.items():
+        locator.intervald[frequency] = sorted({*locator.intervald[frequency], *steps})
+    return locator
 
 
 def timeline(data, tz: str) -> Figure:
@@ -126,9 +142,7 @@ def timeline(data, tz: str) -> Figure:
     ax.set_title(title, loc="left")
     ax.set_ylabel("flows")
     ax.yaxis.set_major_locator(mticker.MaxNLocator(integer=True))
-    # Bins cover the main range only, so the locator never faces centuries of weekly bars (where
-    # it gave up with a warning on stderr).
-    locator = mdates.AutoDateLocator(maxticks=8)
+    locator = _date_locator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.legend(loc="upper left", frameon=False, ncols=3, bbox_to_anchor=(0, -0.12))
@@ -138,8 +152,10 @@ def timeline(data, tz: str) -> Figure:
 def unexpected_counts(flows: pl.DataFrame | pl.LazyFrame, top: int = TOP) -> pl.DataFrame:
     """The ``top`` destinations of unexpected traffic: destination, allowed, blocked, total.
 
-    A destination is the host name, or the address where no name is known. Ties are broken by
-    name so the order is stable. Example: ``unexpected_counts(result.flows, 5)``.
+    A destination is the host name, or the address where no name is known; for inbound traffic
+    (to a server) the destination is the server itself, so the remote party is shown instead, as
+    ``from ADDRESS``. Ties are broken by name so the order is stable.
+    Example: ``unexpected_counts(result.flows, 5)``.
     """
     return aggregates.top_destinations(aggregates.fold(flows).destinations, top)
 

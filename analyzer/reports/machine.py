@@ -1,4 +1,5 @@
-"""Machine-readable outputs of a check: findings.json, findings.csv, coverage.csv, flows.parquet.
+"""Machine-readable outputs of a check: findings.json, findings.csv, coverage.csv, rejects.csv,
+flows.parquet.
 
 Deterministic: the same input gives byte-identical files (stable sort orders, no time of the run,
 times as ISO 8601 UTC). CSV cells that a spreadsheet would evaluate are neutralized.
@@ -6,24 +7,42 @@ times as ISO 8601 UTC). CSV cells that a spreadsheet would evaluate are neutrali
 
 from __future__ import annotations
 
-import json
 import shutil
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
+from ..controls import dumps
 from ..output import write_frame
 from ..verdicts import VERDICTS
 
 SCHEMA_VERSION = 2
 
 
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.6fZ"
+"""Times in findings.json: ISO 8601 UTC with microseconds (polars' notation)."""
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def findings_document(result) -> dict:
+_PLACEHOLDER = "\x00findings\x00"
+"""Stands for the findings list in the document that :func:`write_findings_json` writes around it."""
+ROWS_PER_SLICE = 10_000
+
+
+def _rows(frame: pl.DataFrame) -> Iterator[list[dict]]:
+    """The rows of ``frame`` as plain dicts, a slice at a time (times as ISO 8601 UTC text,
+    evidence as ``{"file", "line"}`` dicts): converted by polars, not value by value."""
+    times = [pl.col(n).dt.strftime(ISO_FORMAT) for n, t in frame.schema.items() if isinstance(t, pl.Datetime)]
+    for part in frame.iter_slices(ROWS_PER_SLICE):
+        yield part.with_columns(times).to_dicts()
+
+
+def findings_document(result, *, with_findings: bool = True) -> dict:
     """The content of findings.json as plain data (see the README for the fields)."""
     policy = result.policy
     inputs = [
@@ -37,22 +56,15 @@ def findings_document(result) -> dict:
             "records": f.records,
             "rejects": f.rejects,
             "skipped": f.skipped_total,
+            "lost_events": f.lost_events,
+            "decode_errors": f.decode_errors,
+            "damage": f.damage,
+            "evidence_gaps": f.gaps,
         }
         for f in result.read.files
     ]
-    findings = []
-    for row in result.findings.iter_rows(named=True):
-        row = dict(row)
-        row["first_seen"] = _iso(row["first_seen"])
-        row["last_seen"] = _iso(row["last_seen"])
-        row["evidence"] = [{"file": e["file"], "line": e["line"]} for e in row["evidence"] or []]
-        findings.append(row)
-    coverage = []
-    for row in result.coverage.iter_rows(named=True):
-        row = dict(row)
-        row["first_seen"] = _iso(row["first_seen"])
-        row["last_seen"] = _iso(row["last_seen"])
-        coverage.append(row)
+    findings = [row for rows in _rows(result.findings) for row in rows] if with_findings else _PLACEHOLDER
+    coverage = [row for rows in _rows(result.coverage) for row in rows]
     window = result.window
     return {
         "schema_version": SCHEMA_VERSION,
@@ -84,9 +96,24 @@ def write_findings_json(result, outdir: Path) -> Path:
     """OUTDIR/findings.json: inputs, summary, findings, coverage, policy and timezone."""
     path = Path(outdir) / "findings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(findings_document(result), indent=2, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    # The same text as json.dumps of the whole document, written a slice of findings at a time:
+    # 100,000 findings as one document held several hundred MB of dicts and text at once.
+    head, tail = _dumps(findings_document(result, with_findings=False)).split(_dumps(_PLACEHOLDER))
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write(head)
+        first = True
+        for rows in _rows(result.findings):
+            for row in rows:
+                fh.write("[\n    " if first else ",\n    ")
+                fh.write(_dumps(row).replace("\n", "\n    "))
+                first = False
+        fh.write("[]" if first else "\n  ]")
+        fh.write(tail + "\n")
     return path
+
+
+def _dumps(value) -> str:
+    return dumps(value, indent=2)  # control characters as \u escapes
 
 
 def write_findings_csv(result, outdir: Path) -> Path:
@@ -106,6 +133,16 @@ def write_coverage_csv(result, outdir: Path) -> Path:
     """OUTDIR/coverage.csv: every required entry and hierarchy pair per server, with its status."""
     path = Path(outdir) / "coverage.csv"
     write_frame(result.coverage, path)
+    return path
+
+
+def write_rejects_csv(result, outdir: Path) -> Path:
+    """OUTDIR/rejects.csv: every line that is not a flow (file, line, parser, reason, the line as
+    read), in file and line order; formula-safe and with control characters made visible like
+    every CSV. Only the header when every line was read."""
+    path = Path(outdir) / "rejects.csv"
+    rejects = result.read.rejects
+    write_frame(rejects.sort("source_file", "line_no") if rejects.height else rejects, path)
     return path
 
 

@@ -58,6 +58,18 @@ def test_unexpected_top_destinations_sorted_with_stable_ties():
     assert charts.unexpected_counts(make_result(rows).flows, top=1).height == 1
 
 
+def test_unexpected_inbound_traffic_is_labelled_by_its_remote_party():
+    """Item 23: an inbound flow's destination is the server itself; the chart names who came in."""
+    inbound = flow("unexpected-allowed", "sup-cas.corp.example.com") | {
+        "direction_to_server": "inbound",
+        "src_ip": "203.0.113.9",
+        "dst_ip": "192.0.2.10",
+    }
+    rows = [inbound, flow("unexpected-allowed", "c.test"), flow("required-allowed", "download.windowsupdate.com")]
+    counts = charts.unexpected_counts(make_result(rows).flows)
+    assert sorted(counts["destination"].to_list()) == ["c.test", "from 203.0.113.9"]
+
+
 def test_coverage_counts_per_server(small_result):
     assert charts.coverage_counts(small_result.coverage).rows() == [("CAS", 1, 1, 1)]
 
@@ -101,6 +113,16 @@ def test_no_matplotlib_warning_for_control_characters_or_centuries(recwarn):
     assert all(png.startswith(PNG) for png in images.values())
     assert [str(w.message) for w in recwarn] == []
     assert charts._label("a\x1bb") == "a\\x1bb"
+
+
+@pytest.mark.parametrize("hours", [0.75, 30, 77, 80, 24 * 200, 24 * 1100, 24 * 9000])
+def test_no_date_locator_warning_whatever_the_span(hours, recwarn):
+    # 77 hours (3 days 5 h) fit none of matplotlib's default hourly steps at 8 ticks: it warned.
+    rows = [flow("required-allowed", "download.windowsupdate.com", hours=hours * i / 10, line=i) for i in range(11)]
+    warnings.simplefilter("always")
+    images = charts.render(make_result(rows))
+    assert images["timeline"].startswith(PNG)
+    assert [str(w.message) for w in recwarn] == []
 
 
 def test_write_puts_pngs_in_charts_folder(small_result, tmp_path):
