@@ -229,6 +229,7 @@ def _extra(kind: str) -> pl.Expr:
             pl.col("severity"),
             pl.col("direction"),
             pl.col("url"),
+            pl.col("_url_port").alias("url_port"),
             pl.col("content_type"),
             pl.col("user_agent"),
             pl.col("referer"),
@@ -272,7 +273,8 @@ def to_flows(valid: pl.DataFrame, ctx_file: str) -> pl.DataFrame:
         valid = valid.with_columns(
             none.alias("_host"), none.alias("url_path"), pl.lit(None, pl.Int32).alias("_url_port")
         )
-    dst_port = pl.coalesce(pl.when(is_url).then(pl.col("_url_port")), pl.col("_dport"))
+    # The session's port is the log's column; a port written in the URL is the URL's (extra).
+    dst_port = pl.col("_dport")
     port_scheme = pl.col("dst_port").replace_strict(cols.PORT_SCHEMES, default=None, return_dtype=pl.String)
     app_scheme = pl.col("app").replace_strict(cols.APP_SCHEMES, default=None, return_dtype=pl.String)
     hires = hires_utc(valid["hires"])

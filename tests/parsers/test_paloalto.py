@@ -124,21 +124,30 @@ def test_url_logs_at_every_column_count(n):
 
 
 @pytest.mark.parametrize(
-    ("url", "host", "port", "path"),
+    ("url", "host", "url_port", "path"),
     [
         ("www.sekoia.io:443/catalog/integrations?query=this", "www.sekoia.io", 443, "/catalog/integrations?query=this"),
         ("Test.FR.:9999/", "test.fr", 9999, "/"),
-        ("-/", None, 80, "/"),
+        ("-/", None, None, "/"),
         ("[2001:db8::1]:8443/x", "2001:db8::1", 8443, "/x"),
-        ("ctldl.windowsupdate.com/a,b", "ctldl.windowsupdate.com", 80, "/a,b"),
-        ('download.microsoft.com/say"hi"', "download.microsoft.com", 80, '/say"hi"'),
-        ("", None, 80, None),
+        ("ctldl.windowsupdate.com/a,b", "ctldl.windowsupdate.com", None, "/a,b"),
+        ('download.microsoft.com/say"hi"', "download.microsoft.com", None, '/say"hi"'),
+        ("", None, None, None),
     ],
 )
-def test_url_host_port_path(url, host, port, path):
+def test_url_host_port_path(url, host, url_port, path):
     (flow,) = parse([payload(URL_81, c31=url)]).records.to_dicts()
-    assert (flow["dst_host"], flow["dst_port"], flow["url_path"]) == (host, port, path)
+    assert (flow["dst_host"], flow["dst_port"], flow["url_path"]) == (host, 80, path)
     assert flow["host_source"] == ("log" if host else None)
+    assert json.loads(flow["extra"])["url_port"] == url_port
+
+
+def test_url_log_port_is_the_sessions_column_not_the_urls():
+    """Issue 13 item 10: ``host:9999/path`` on a session to port 2222 is a flow to 2222; the
+    URL's port is kept in ``extra``."""
+    (flow,) = parse([payload(URL_81, c31="x.test:9999/path", c25="2222")]).records.to_dicts()
+    assert (flow["dst_host"], flow["dst_port"], flow["url_path"]) == ("x.test", 2222, "/path")
+    assert json.loads(flow["extra"])["url_port"] == 9999
 
 
 def test_scheme_from_port_then_app():
