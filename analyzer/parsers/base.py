@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from ..sources import LineChunk, SourceFile
 
 
+PORT_SCHEMES: dict[int, str] = {80: "http", 443: "https", 8530: "http", 8531: "https"}
+"""Schemes a destination port tells (8530/8531 are WSUS's custom-site ports), for logs that do
+not write the scheme (PAN-OS, a proxy's CONNECT)."""
+
+
 @dataclass(frozen=True)
 class ParseOptions:
     """Options the user gives that change how lines are read.

@@ -23,7 +23,8 @@ import polars as pl
 
 from ..schema import ACTION, conform_flows
 from . import squid_logformat
-from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
+from .addresses import is_ip_address
+from .base import PORT_SCHEMES, ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
 
 NAME = "squid"
 
@@ -103,26 +104,33 @@ def _with_url(frame: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(has_scheme | (pl.col("method") == "CONNECT")).then(pl.col("_head")).alias("_head"),
     )
     heads = frame.select(pl.col("_head").unique()).drop_nulls()
-    return frame.join(_parse_heads(heads), on="_head", how="left", maintain_order="left").drop("_head")
+    frame = frame.join(_parse_heads(heads), on="_head", how="left", maintain_order="left").drop("_head")
+    # A URL's host that is an address is the destination's address, not a name.
+    return frame.with_columns(pl.coalesce("dst_ip", "_addr").alias("dst_ip")).drop("_addr")
 
 
 def _parse_heads(heads: pl.LazyFrame) -> pl.LazyFrame:
-    """``scheme``, ``dst_host`` and ``dst_port`` of each distinct ``_head``."""
+    """``scheme``, ``dst_host``, ``dst_port`` and ``_addr`` (the host, when it is an address) of
+    each distinct ``_head``. A CONNECT's ``host:port`` has no scheme: the port tells it, as for
+    PAN-OS (443/8531 https, 80/8530 http, otherwise none)."""
     head = pl.col("_head")
     has_scheme = head.str.contains("://", literal=True)
     parts = head.str.splitn("://", 2)
-    scheme = pl.when(has_scheme).then(parts.struct.field("field_0").str.to_lowercase()).otherwise(pl.lit("https"))
+    scheme = pl.when(has_scheme).then(parts.struct.field("field_0").str.to_lowercase())
     authority = pl.when(has_scheme).then(parts.struct.field("field_1")).otherwise(head)
     g = authority.str.replace(r"^[^@]*@", "").str.extract_groups(
         r"^(?:\[(?P<v6>[^\]]*)\]|(?P<h>[^:]*|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*))(?::(?P<p>\d{1,5}))?$"
     )
     host = pl.coalesce(g.struct.field("v6"), g.struct.field("h")).str.to_lowercase().str.strip_suffix(".")
     default_port = scheme.replace_strict(_DEFAULT_PORTS, default=None, return_dtype=pl.Int32)
+    port = pl.coalesce(g.struct.field("p").cast(pl.Int32, strict=False), default_port)
+    is_addr = is_ip_address(host).fill_null(False)
     return heads.select(
         "_head",
-        scheme.alias("scheme"),
-        pl.when(host != "").then(host).alias("dst_host"),
-        pl.coalesce(g.struct.field("p").cast(pl.Int32, strict=False), default_port).alias("dst_port"),
+        pl.coalesce(scheme, port.replace_strict(PORT_SCHEMES, default=None, return_dtype=pl.String)).alias("scheme"),
+        pl.when((host != "") & ~is_addr).then(host).alias("dst_host"),
+        port.alias("dst_port"),
+        pl.when(is_addr).then(host).alias("_addr"),
     )
 
 

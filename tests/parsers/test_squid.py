@@ -41,13 +41,34 @@ NATIVE_CASES = [
     ),
     pytest.param(
         f"{T} 5 {P} TCP_TUNNEL/200 1 CONNECT [2001:db8::5]:443 - HIER_DIRECT/2001:db8::5 -",
-        dict(dst_host="2001:db8::5", dst_port=443, dst_ip="2001:db8::5", scheme="https"),
+        dict(dst_host=None, dst_port=443, dst_ip="2001:db8::5", scheme="https"),
         id="connect-v6-target",
     ),
     pytest.param(
         f"{T} 5 {P} NONE_NONE/000 0 CONNECT 203.0.113.9:443 - HIER_NONE/- -",
-        dict(dst_host="203.0.113.9", dst_port=443, dst_ip=None, action="failed", vendor_action="NONE_NONE/000"),
+        dict(dst_host=None, dst_port=443, dst_ip="203.0.113.9", action="failed", vendor_action="NONE_NONE/000"),
         id="connect-ip-target-aborted",
+    ),
+    # Issue 13 item 8: a tunnel's scheme comes from its port, and an address is dst_ip, not a host.
+    pytest.param(
+        f"{T} 5 {P} TCP_TUNNEL/200 1 CONNECT a.test:80 - HIER_DIRECT/203.0.113.7 -",
+        dict(dst_host="a.test", dst_port=80, scheme="http", dst_ip="203.0.113.7"),
+        id="connect-port-80-is-http",
+    ),
+    pytest.param(
+        f"{T} 5 {P} TCP_TUNNEL/200 1 CONNECT a.test:8531 - HIER_NONE/- -",
+        dict(dst_host="a.test", dst_port=8531, scheme="https"),
+        id="connect-port-8531-is-https",
+    ),
+    pytest.param(
+        f"{T} 5 {P} TCP_TUNNEL/200 1 CONNECT a.test:5222 - HIER_NONE/- -",
+        dict(dst_host="a.test", dst_port=5222, scheme=None),
+        id="connect-other-port-has-no-scheme",
+    ),
+    pytest.param(
+        f"{T} 5 {P} TCP_TUNNEL/200 1 CONNECT 198.51.100.4:80 - HIER_NONE/- -",
+        dict(dst_host=None, dst_ip="198.51.100.4", dst_port=80, scheme="http"),
+        id="connect-address-is-dst-ip",
     ),
     pytest.param(
         f"{T} 5 {P} TCP_MISS/200 10 GET http://www.example.test:8080/x?y=1 - HIER_DIRECT/203.0.113.7 text/html",
@@ -385,7 +406,11 @@ def test_datadog_yaml_agrees(real_logs, make_lines):
         assert got["status"] == _yaml_value(block, "http", "status_code") or got["status"] == 0
         assert got["method"] == _yaml_value(block, "http", "method")
         assert got["bytes"] == _yaml_value(block, "network", "bytes_written")
-        assert got["dst_host"] == _yaml_value(block, "url_details", "host")
+        host = _yaml_value(block, "url_details", "host")
+        if re.match(r"^[\d.]+$", host):  # an address is the destination's address, not a name
+            assert (got["dst_host"], got["dst_ip"]) == (None, host)
+        else:
+            assert got["dst_host"] == host
         port = _yaml_value(block, "url_details", "port")
         if port is not None:
             assert got["dst_port"] == port
