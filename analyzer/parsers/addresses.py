@@ -28,10 +28,11 @@ IP_ADDRESS = rf"^(?:{_IPV4}|{_IPV6}(?:%[0-9A-Za-z._-]+)?)$"
 """An IPv4 address in dotted decimal (no leading zeros) or an IPv6 address (RFC 4291 text
 forms, an optional ``%zone``), as Python's :mod:`ipaddress` reads them."""
 
-_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_LABEL = r"\w(?:[\w-]{0,61}\w)?"
 HOST_NAME = rf"^(?:{_LABEL}\.)*{_LABEL}$"
-"""A DNS name as flows hold it (lower case, no trailing dot): labels of 1 to 63 letters,
-digits, ``-`` or ``_`` (seen in real service names), not starting or ending with ``-``."""
+"""A DNS name as flows hold it (lower case, no trailing dot): labels of 1 to 63 letters (an
+IDN may be written in its own script), digits, ``-`` or ``_`` (seen in real service names),
+not starting or ending with ``-``."""
 
 MAX_NAME = 253
 

@@ -112,6 +112,12 @@ class Parser:
     """The first chunk of a file sets up ``ctx.state``: it is parsed before any other chunk."""
 
 
+def shown(expr: pl.Expr) -> pl.Expr:
+    """A value quoted in a reject reason, shortened: log text is untrusted and may be long."""
+    value = expr.fill_null("")
+    return pl.when(value.str.len_chars() > 40).then(value.str.slice(0, 40) + "…").otherwise(value)
+
+
 def reject_frame(lines: pl.DataFrame, reason: pl.Expr | str, ctx: ParseContext, fmt: str) -> pl.DataFrame:
     """Build rejects from a frame of ``line_no``/``text`` rows and a reason (expression or text)."""
     reason_expr = pl.lit(reason) if isinstance(reason, str) else reason

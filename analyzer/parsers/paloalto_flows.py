@@ -16,13 +16,14 @@ import polars as pl
 
 from ..schema import conform_flows
 from . import paloalto_columns as cols
+from .addresses import is_ip_address
+from .base import shown
 
 NAME = "paloalto"
 
 FIELDS: tuple[str, ...] = tuple(dict.fromkeys([*cols.COMMON, *cols.TRAFFIC, *cols.THREAT]))
 """Every field name a reader may fill; missing ones are nulls."""
 
-_IP = r"^(?:\d{1,3}\.){3}\d{1,3}$|^[0-9A-Fa-f]*:[0-9A-Fa-f:.]*$"
 _PROTOCOL = r"^(?:[a-z][a-z0-9-]*|\d{1,3})$"
 _URL = r"(?s)^(?P<auth>[^/?#]*)(?P<path>[/?#].*)?$"
 _AUTHORITY = r"^(?:\[(?P<v6>[^\]]*)\]|(?P<h>[^:]*))(?::(?P<p>\d{1,5}))?$"
@@ -58,9 +59,7 @@ def _label_expr(text: str) -> pl.Expr:
 
 
 def _shown(col: str) -> pl.Expr:
-    # Reject reasons quote the offending value, shortened: log text is untrusted and may be long.
-    value = pl.col(col).fill_null("")
-    return pl.when(value.str.len_chars() > 40).then(value.str.slice(0, 40) + "…").otherwise(value)
+    return shown(pl.col(col))
 
 
 def checks(frame: pl.DataFrame, label: Labels, tz: str, time_formats: tuple[str, ...]) -> pl.DataFrame:
@@ -82,7 +81,7 @@ def checks(frame: pl.DataFrame, label: Labels, tz: str, time_formats: tuple[str,
         .then(pl.col("action").replace_strict(cols.THREAT_ACTIONS, default=None, return_dtype=pl.String))
         .alias("_action"),
     )
-    bad_ip = {c: ~pl.col(c).str.contains(_IP).fill_null(False) for c in ("src", "dst")}
+    bad_ip = {c: ~is_ip_address(pl.col(c)).fill_null(False) for c in ("src", "dst")}
     bad_port = {c: ~pl.col(c).is_between(0, 65535).fill_null(False) for c in ("_sport", "_dport")}
 
     def said(field: str, what: str) -> pl.Expr:

@@ -23,8 +23,8 @@ import polars as pl
 
 from ..schema import ACTION, conform_flows
 from . import squid_logformat
-from .addresses import is_ip_address
-from .base import PORT_SCHEMES, ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
+from .addresses import IP_ADDRESS, is_host_name, is_ip_address
+from .base import PORT_SCHEMES, ParseContext, ParseOptions, ParseOutput, Parser, reject_frame, shown
 
 NAME = "squid"
 
@@ -125,17 +125,27 @@ def _parse_heads(heads: pl.LazyFrame) -> pl.LazyFrame:
     default_port = scheme.replace_strict(_DEFAULT_PORTS, default=None, return_dtype=pl.Int32)
     port = pl.coalesce(g.struct.field("p").cast(pl.Int32, strict=False), default_port)
     is_addr = is_ip_address(host).fill_null(False)
+    name = pl.when((host != "") & ~is_addr).then(host)
     return heads.select(
         "_head",
         pl.coalesce(scheme, port.replace_strict(PORT_SCHEMES, default=None, return_dtype=pl.String)).alias("scheme"),
-        pl.when((host != "") & ~is_addr).then(host).alias("dst_host"),
+        name.alias("dst_host"),
         port.alias("dst_port"),
         pl.when(is_addr).then(host).alias("_addr"),
+        pl.when(~scheme.str.contains(_SCHEME))
+        .then(
+            pl.format("URL scheme '{}' is not a scheme (a letter, then letters, digits, '+', '-', '.')", shown(scheme))
+        )
+        .when(~is_host_name(name))
+        .then(pl.format("URL host '{}' is not a host name ({})", shown(name), pl.lit(HOST_RULE)))
+        .alias("_head_reason"),
     )
 
 
-def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> pl.DataFrame:
+def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Shared tail of every Squid variant: host/port from the URL, action, evidence columns.
+    Returns (flows, ``line_no``/``reason`` of lines whose client address, URL scheme or host
+    cannot be right: rejects, not flows).
 
     Expects columns ``time``, ``src_ip``, ``code``, ``status``, ``hier``, ``peer``, ``method``,
     ``url``, ``user``, ``bytes``, ``line_no`` and optionally ``_extra`` (a struct for ``extra``).
@@ -156,12 +166,35 @@ def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> pl.Da
         pl.lit(NAME).alias("source_format"),
         pl.lit(ctx.file).alias("source_file"),
     )
-    return conform_flows(out).collect(engine="in-memory")
+    both = pl.concat([conform_flows(out), out.select("_head_reason")], how="horizontal").collect(engine="in-memory")
+    clients = both["src_ip"].drop_nulls().unique()
+    bad_clients = clients.filter(~clients.str.contains(IP_ADDRESS))
+    reason = pl.col("_head_reason")
+    if bad_clients.len():
+        wrong = pl.col("src_ip").is_in(bad_clients.implode())
+        reason = pl.when(wrong).then(pl.format("client address '{}' is not an IP address", shown(pl.col("src_ip"))))
+        reason = reason.otherwise(pl.col("_head_reason"))
+    both = both.with_columns(reason.alias("_head_reason"))
+    bad = both["_head_reason"].is_not_null()
+    if not bad.any():
+        return both.drop("_head_reason"), _NO_REASONS
+    rejected = both.filter(bad).select("line_no", pl.col("_head_reason").alias("reason"))
+    return both.filter(~bad).drop("_head_reason"), rejected
 
 
-def _parse_native(tok: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
-    """Native lines (already validated) to flows. ``tok`` holds the token columns and what
-    :func:`_tail_table` derived from them."""
+_NO_REASONS = pl.DataFrame(schema={"line_no": pl.Int64, "reason": pl.String})
+_SCHEME = r"^[a-z][a-z0-9+.-]*$"
+HOST_RULE = "labels of 1 to 63 letters, digits, '-' or '_', 253 characters at most"
+
+
+def rejects_of(bad: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """``bad`` (``line_no``/``reason``, from :func:`finish_flows`) with each line's ``text``."""
+    return bad.join(lines.select("line_no", "text"), on="line_no", how="left")
+
+
+def _parse_native(tok: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Native lines (already validated) to flows and bad values (see :func:`finish_flows`).
+    ``tok`` holds the token columns and what :func:`_tail_table` derived from them."""
     if "req_headers" in tok.columns:
         extra = pl.struct(
             pl.col("elapsed").alias("elapsed_ms"),
@@ -305,8 +338,9 @@ def _tokenize_native(lines: pl.DataFrame, headers: bool) -> pl.DataFrame:
     return frame.with_columns(ok.fill_null(False).alias("ok"))
 
 
-def _parse_common(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``common``/``combined`` lines to flows; returns (flows, lines that did not match)."""
+def _parse_common(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``common``/``combined`` lines to flows; returns (flows, lines that did not match, lines
+    with a bad value and their reason: see :func:`finish_flows`)."""
     g = lines.with_columns(pl.col("text").str.extract_groups(_COMMON_RE).alias("g")).unnest("g")
     matched = g.filter(pl.col("client").is_not_null())
     frame = matched.select(
@@ -332,7 +366,7 @@ def _parse_common(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame,
     frame = frame.filter(pl.col("time").is_not_null())
     unmatched = g.filter(pl.col("client").is_null()).select("line_no", "text")
     unmatched = pl.concat([unmatched, lines.join(bad_time.select("line_no"), on="line_no", how="semi")])
-    return finish_flows(frame, ctx), unmatched
+    return *finish_flows(frame, ctx), unmatched
 
 
 def _reason(text: pl.Expr) -> pl.Expr:
@@ -392,17 +426,27 @@ def _parse_lines(lines: pl.DataFrame, ctx: ParseContext, headers: bool) -> tuple
     tok = _tokenize_native(lines, headers)
     all_ok = bool(tok["ok"].all())
     good = tok if all_ok else tok.filter(pl.col("ok"))
-    flows = [_parse_native(good, ctx)] if good.height else []
+    flows, bad = ([], [])
+    if good.height:
+        native, wrong = _parse_native(good, ctx)
+        flows.append(native)
+        bad.append(wrong)
     rest = tok.filter(~pl.col("ok")).select("line_no", "text")
     if rest.height:
-        common, rest = _parse_common(rest, ctx)
+        common, wrong, rest = _parse_common(rest, ctx)
+        bad.append(wrong)
         if common.height:
             flows.append(common)
     if len(flows) > 1:
         flows_frame = pl.concat(flows).sort("line_no")
     else:
         flows_frame = flows[0] if flows else conform_flows(pl.DataFrame())
-    return flows_frame, reject_frame(rest.sort("line_no"), _reason(pl.col("text")), ctx, NAME)
+    rejects = reject_frame(rest, _reason(pl.col("text")), ctx, NAME)
+    bad = [b for b in bad if b.height]
+    if bad:
+        wrong = reject_frame(rejects_of(pl.concat(bad), lines), pl.col("reason"), ctx, NAME)
+        rejects = pl.concat([rejects, wrong])
+    return flows_frame, rejects.sort("line_no")
 
 
 def sniff(head: list[str], options: ParseOptions) -> bool:

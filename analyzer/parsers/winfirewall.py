@@ -28,7 +28,8 @@ from __future__ import annotations
 import polars as pl
 
 from ..schema import conform_flows, conform_rejects, empty_flows
-from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
+from .addresses import is_ip_address
+from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame, shown
 
 NAME = "winfirewall"
 
@@ -136,6 +137,7 @@ class _Fields:
         self.n = len(fields)
         self.raw = {name: pl.col(f"_f{i}") for i, name in enumerate(fields)}
         self.ints = [name for name in _INT_FIELDS if name in self.raw]
+        self.ips = [name for name in ("src-ip", "dst-ip") if name in self.raw]
         self.extra = [name for name in fields if name not in _COLUMN_FIELDS]
 
     def get(self, name: str) -> pl.Expr:
@@ -178,12 +180,18 @@ class _Fields:
             self.get("action").alias("_action"),
         )
 
+    def bad_ip(self, name: str) -> pl.Expr:
+        value = self.raw[name]
+        return (value != "-") & ~is_ip_address(value)
+
     def bad(self) -> pl.Expr:
         """Cheap flag of lines that are rejects (the reason is worded only for those)."""
         action = pl.col("_action")
         wrong = pl.col("_time").is_null() | ~action.is_in(list(ACTIONS))
         if self.ints:
             wrong = wrong | pl.any_horizontal([self.bad_int(k) for k in self.ints])
+        if self.ips:
+            wrong = wrong | pl.any_horizontal([self.bad_ip(k) for k in self.ips])
         return ((pl.col("_n") != self.n) | ((action != LOST_EVENTS) & wrong)).fill_null(True)
 
     def reason(self, tz: str) -> pl.Expr:
@@ -199,6 +207,10 @@ class _Fields:
         for k in self.ints:
             what = "a port" if k.endswith("port") else "a number"
             reason = reason.when(self.bad_int(k)).then(pl.lit(f"{k} is not {what}: '") + self.raw[k] + "'")
+        for k in self.ips:
+            reason = reason.when(self.bad_ip(k)).then(
+                pl.format(f"{k} is not an IP address: '{{}}'", shown(self.raw[k]))
+            )
         return reason.otherwise(pl.lit("not a pfirewall.log line"))
 
 

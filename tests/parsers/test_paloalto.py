@@ -142,6 +142,16 @@ def test_url_host_port_path(url, host, url_port, path):
     assert json.loads(flow["extra"])["url_port"] == url_port
 
 
+def test_addresses_out_of_range_are_rejects():
+    """Issue 13 item 11: one definition of an address for every parser (octets up to 255)."""
+    out = parse([payload(TRAFFIC_81, c8="203.0.113.256"), payload(TRAFFIC_81, c7="x.x.x.79")])
+    assert out.records.height == 0
+    assert [r.split(",")[0] for r in out.rejects["reason"]] == [
+        "columns cannot be made out: destination address (column 8) is '203.0.113.256'",
+        "columns cannot be made out: source address (column 7) is 'x.x.x.79'",
+    ]
+
+
 def test_url_log_port_is_the_sessions_column_not_the_urls():
     """Issue 13 item 10: ``host:9999/path`` on a session to port 2222 is a flow to 2222; the
     URL's port is kept in ``extra``."""

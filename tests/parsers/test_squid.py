@@ -15,6 +15,7 @@ from analyzer.read import read_logs
 from analyzer.schema import FLOW_SCHEMA, REJECT_SCHEMA
 
 T = "1793754061.667"
+LONG_HOST = ".".join(c * 60 for c in "abcde") + ".test"  # 309 characters
 P = "192.0.2.10"
 
 # (line, expected fields): one Squid shape per row.
@@ -223,6 +224,17 @@ def test_line_cases(make_lines, line, expected):
         ("2019/10/11 09:14:49| pinger: Initialising ICMP pinger ...", "cache.log line"),
         ("1793846577.245 51 192.0.2.104 58000 TCP_MISS/200 1834 GET http://a.test/ - HIER_DIRECT/x - -", "custom"),
         ("hello world", "not a Squid access-log line"),
+        # Issue 13 item 11: a client that is not an address.
+        (f"{T} 5 192.168.1.10055 TCP_MISS/200 10 GET http://a.test/ - HIER_NONE/- -", "client address '192.168"),
+        (f"{T} 5 x.x.x.79 TCP_MISS/200 10 GET http://a.test/ - HIER_NONE/- -", "client address 'x.x.x.79'"),
+        # Issue 13 item 17: a made-up scheme, host names over 253 characters or with empty labels.
+        (f"{T} 5 {P} TCP_MISS/200 10 GET [click](http://a.test/ - HIER_NONE/- -", "URL scheme '[click](http'"),
+        (
+            f"{T} 5 {P} TCP_MISS/200 10 GET http://{LONG_HOST}/ - HIER_NONE/- -",
+            "is not a host name",
+        ),
+        (f"{T} 5 {P} TCP_MISS/200 10 GET http://a..test/ - HIER_NONE/- -", "URL host 'a..test' is not a host name"),
+        (f"{T} 5 {P} TCP_TUNNEL/200 10 CONNECT .a.test:443 - HIER_NONE/- -", "URL host '.a.test' is not a host name"),
     ],
 )
 def test_reject_reasons(make_lines, line, reason):

@@ -132,6 +132,25 @@ def test_lines_before_any_header_and_glued_or_unknown_lines_are_rejects():
     assert out.skipped == {"header": 1, "blank": 1}
 
 
+def test_invalid_addresses_are_rejects_naming_the_field():
+    """Issue 13 item 11: an address out of range or masked is not a destination."""
+    out, _ = parse(
+        [
+            FIELDS17,
+            "2026-11-03 10:00:00 ALLOW TCP 192.0.2.10 192.168.1.10055 51001 443 0 - 0 0 0 - - - SEND",
+            "2026-11-03 10:00:01 ALLOW TCP x.x.x.79 203.0.113.50 51001 443 0 - 0 0 0 - - - SEND",
+            "2026-11-03 10:00:02 ALLOW TCP 192.0.2.10 2001:db8::1 51001 443 0 - 0 0 0 - - - SEND",
+            "2026-11-03 10:00:03 ALLOW TCP 192.0.2.10 2001:db8:::1 51001 443 0 - 0 0 0 - - - SEND",
+        ]
+    )
+    assert out.rejects["reason"].to_list() == [
+        "dst-ip is not an IP address: '192.168.1.10055'",
+        "src-ip is not an IP address: 'x.x.x.79'",
+        "dst-ip is not an IP address: '2001:db8:::1'",
+    ]
+    assert out.records["dst_ip"].to_list() == ["2001:db8::1"]
+
+
 def test_lost_events_are_counted_not_flows():
     out, _ = parse(
         [
