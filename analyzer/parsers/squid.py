@@ -45,6 +45,8 @@ _HEADERS_SUFFIX = r"\s+(\[[^\]]*\])\s+(\[[^\]]*\])\s*$"
 # Hierarchy codes whose peer is the origin server itself, so the peer address is the
 # destination's address (and evidence tying the URL's host to it).
 DIRECT_HIERARCHY = ("HIER_DIRECT", "DIRECT", "ORIGINAL_DST", "CLOSEST_DIRECT", "TIMEOUT_HIER_DIRECT", "TIMEOUT_DIRECT")
+PROXY_ANSWERED = ("NONE", "NONE_NONE", "TAG_NONE")
+"""Result codes of a request the proxy answered itself, without cache or network work."""
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ws": 80, "wss": 443}
 _IP_LIKE = r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$"
 
@@ -52,11 +54,15 @@ _IP_LIKE = r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$"
 def action_expr(code: pl.Expr, status: pl.Expr, hier: pl.Expr) -> pl.Expr:
     """Normalized action from Squid's result code, HTTP status and hierarchy code.
 
-    ``TCP_DENIED``/``NONE_NONE``-403/``TCP_DENIED_REPLY`` are policy blocks; 407 is a proxy
-    authentication challenge; ``/000`` and ``_ABORTED`` transfers and 5xx answered over a
-    direct connection failed beyond the proxy; everything else passed.
+    Refused by the proxy itself, so nothing reached an origin: ``TCP_DENIED``,
+    ``TCP_DENIED_REPLY``, and a ``NONE``/``NONE_NONE``/``TAG_NONE`` code (no cache or network
+    work was done) with a 4xx status: blocked (407: a proxy authentication challenge), whatever
+    the 4xx (a 403 by an ACL or a 400 for a malformed request alike). ``/000`` and ``_ABORTED``
+    transfers, 5xx answered over a direct connection, and 5xx a ``NONE`` code answered (the
+    proxy could not go on) failed; everything else passed.
     """
-    denied = code.str.contains("DENIED") | (code.is_in(["NONE_NONE", "TAG_NONE", "NONE"]) & (status == 403))
+    by_proxy = code.is_in(PROXY_ANSWERED)
+    denied = code.str.contains("DENIED") | (by_proxy & status.is_between(400, 499))
     return (
         pl.when(denied & (status == 407))
         .then(pl.lit("auth-required"))
@@ -65,7 +71,7 @@ def action_expr(code: pl.Expr, status: pl.Expr, hier: pl.Expr) -> pl.Expr:
         .when(
             (status == 0)
             | code.str.ends_with("_ABORTED")
-            | ((status >= 500) & hier.str.strip_prefix("TIMEOUT_").is_in(DIRECT_HIERARCHY))
+            | ((status >= 500) & (by_proxy | hier.str.strip_prefix("TIMEOUT_").is_in(DIRECT_HIERARCHY)))
         )
         .then(pl.lit("failed"))
         .otherwise(pl.lit("allowed"))

@@ -117,6 +117,25 @@ NATIVE_CASES = [
         id="squid34-connect-miss",
     ),
     pytest.param(f"{T} 5 {P} TAG_NONE/200 0 CONNECT a.test:443 - HIER_NONE/- -", dict(action="allowed"), id="tag-none"),
+    # Issue 13 item 12: refused by the proxy itself (nothing reached an origin) is blocked,
+    # whatever the 4xx, as TCP_DENIED/400 is; a 5xx it answered itself failed.
+    pytest.param(
+        f"{T} 5 {P} TAG_NONE/400 0 GET error:invalid-request - HIER_NONE/- -", dict(action="blocked"), id="tag-none-400"
+    ),
+    pytest.param(
+        f"{T} 5 {P} NONE_NONE/400 0 GET error:invalid-request - HIER_NONE/- -",
+        dict(action="blocked"),
+        id="none-none-400",
+    ),
+    pytest.param(
+        f"{T} 5 {P} TCP_DENIED/400 0 GET http://a.test/ - HIER_NONE/- -", dict(action="blocked"), id="denied-400"
+    ),
+    pytest.param(
+        f"{T} 5 {P} NONE/407 0 GET http://a.test/ - HIER_NONE/- -", dict(action="auth-required"), id="none-407"
+    ),
+    pytest.param(
+        f"{T} 5 {P} NONE_NONE/503 0 CONNECT a.test:443 - HIER_NONE/- -", dict(action="failed"), id="none-none-503"
+    ),
     pytest.param(
         f"{T} 5 {P} TCP_MISS_ABORTED/000 0 GET http://a.test/ - HIER_DIRECT/203.0.113.7 -",
         dict(action="failed"),
@@ -162,7 +181,7 @@ NATIVE_CASES = [
     ),
     pytest.param(
         f"{T} 5 {P} TAG_NONE/400 0 GET /favicon.ico - HIER_NONE/- -",
-        dict(dst_host=None, url_path=None, action="allowed"),
+        dict(dst_host=None, url_path=None, action="blocked"),
         id="bare-path",
     ),
     pytest.param(
