@@ -13,6 +13,7 @@ from datetime import datetime
 
 import polars as pl
 
+from . import ambiguity
 from .attribution import attribute
 from .parsers.base import ParseOptions
 from .policy import Policy, Site, load_policy
@@ -143,6 +144,8 @@ def run_check(
         flows = kept
     flows = attribute(flows, read.evidence.get("dns"))
     judged = check_flows(flows, policy)
+    # A separate step: flows whose candidate names would get different verdicts are marked.
+    judged = ambiguity.mark(judged, lambda alternatives: check_flows(alternatives, policy))
     return CheckResult(
         flows=judged,
         findings=findings(judged),

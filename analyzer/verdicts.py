@@ -136,6 +136,9 @@ FINDINGS_SCHEMA = pl.Schema(
         "reason": pl.String,
         "entry": pl.String,
         "device_rules": pl.String,
+        "evidence_source": pl.String,
+        "ambiguous": pl.Boolean,
+        "candidates": pl.String,
         "count": pl.Int64,
         "first_seen": pl.Datetime("us", "UTC"),
         "last_seen": pl.Datetime("us", "UTC"),
@@ -145,6 +148,35 @@ FINDINGS_SCHEMA = pl.Schema(
 
 EVIDENCE_LINES = 5
 DEVICE_RULES_MAX = 10
+CANDIDATES_MAX = 10
+AMBIGUOUS = "ambiguous attribution: the address stood for names that get different verdicts; severity is the worst case"
+
+
+def _ambiguity_aggs(schema: pl.Schema) -> list[pl.Expr]:
+    """Per finding, what :func:`analyzer.ambiguity.mark` found in its flows: whether any was
+    ambiguous, the candidates with their verdicts, the worst severity among them; and how its
+    hosts are known (``evidence_source``: log, dns, proxy, session). A step of its own, so a
+    streaming check can aggregate it the same way."""
+    source = pl.col("host_source").cast(pl.String).drop_nulls().unique().sort().str.join(", ")
+    if "attribution" not in schema:
+        return [
+            source.alias("evidence_source"),
+            pl.lit(False).alias("ambiguous"),
+            pl.lit(None, pl.String).alias("candidates"),
+            pl.lit(None, pl.String).alias("_worst"),
+        ]
+    return [
+        source.alias("evidence_source"),
+        (pl.col("attribution") == "ambiguous").any().fill_null(False).alias("ambiguous"),
+        pl.col("candidates").drop_nulls().unique().sort().head(CANDIDATES_MAX).str.join(" | ").alias("candidates"),
+        pl.col("worst_severity")
+        .sort_by(
+            pl.col("worst_severity").replace_strict(SEVERITY_RANK, default=None, return_dtype=pl.Int32),
+            nulls_last=True,
+        )
+        .first()
+        .alias("_worst"),
+    ]
 
 
 def findings(judged: pl.DataFrame) -> pl.DataFrame:
@@ -182,8 +214,23 @@ def findings(judged: pl.DataFrame) -> pl.DataFrame:
             pl.struct(pl.col("source_file").alias("file"), pl.col("line_no").alias("line"))
             .head(EVIDENCE_LINES)
             .alias("evidence"),
+            *_ambiguity_aggs(inscope.collect_schema()),
         )
         .collect()
+    )
+    # An ambiguous finding is as severe as its worst plausible case, and says so in its reason.
+    own, worst = (
+        pl.col(c).replace_strict(SEVERITY_RANK, default=None, return_dtype=pl.Int32) for c in ("severity", "_worst")
+    )
+    grouped = grouped.with_columns(
+        pl.when(pl.col("ambiguous") & (worst < own))
+        .then(pl.col("_worst"))
+        .otherwise(pl.col("severity"))
+        .alias("severity"),
+        pl.when(pl.col("ambiguous"))
+        .then(pl.concat_str(pl.lit(AMBIGUOUS + ": "), pl.col("reason").fill_null("")))
+        .otherwise(pl.col("reason"))
+        .alias("reason"),
     )
     out = grouped.select(
         pl.col("verdict"),
@@ -199,6 +246,9 @@ def findings(judged: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("_drs").list.len() > 0)
         .then(pl.col("_drs").list.head(DEVICE_RULES_MAX).list.join("; "))
         .alias("device_rules"),
+        pl.when(pl.col("evidence_source") != "").then(pl.col("evidence_source")).alias("evidence_source"),
+        pl.col("ambiguous"),
+        pl.when(pl.col("candidates") != "").then(pl.col("candidates")).alias("candidates"),
         pl.col("count"),
         pl.col("first_seen"),
         pl.col("last_seen"),

@@ -35,6 +35,7 @@ SECTIONS = {
     "glance": "Verdict at a glance",
     "blocked": "Required traffic blocked or failing",
     "unexpected": "Unexpected traffic",
+    "ambiguous": "Ambiguous attribution",
     "resolved": "Resolved since the baseline",
     "coverage": "Coverage of required entries",
     "inputs": "Inputs",
@@ -67,6 +68,11 @@ def _finding(row: dict, zone: ZoneInfo) -> dict:
         # ``device_rules`` are the firewall rules or proxy ACLs that decided ("device: rule").
         "entry": row.get("entry"),
         "device_rules": row.get("device_rules"),
+        # How the destination's name is known (log, dns, proxy, session), and, when the address
+        # stood for names that get different verdicts, each candidate with its verdict.
+        "evidence_source": row.get("evidence_source"),
+        "ambiguous": bool(row.get("ambiguous")),
+        "candidates": (row.get("candidates") or "").split(" | ") if row.get("candidates") else [],
         "count": row.get("count") or 0,
         "first_seen": _fmt_time(row.get("first_seen"), zone),
         "last_seen": _fmt_time(row.get("last_seen"), zone),
@@ -219,6 +225,9 @@ def build(result, *, charts: dict[str, bytes] | None = None) -> dict:
         },
         "blocked": blocked,
         "unexpected": unexpected,
+        "ambiguous": [_finding(r, zone) for r in current.filter(pl.col("ambiguous")).iter_rows(named=True)]
+        if "ambiguous" in current.columns
+        else [],
         "resolved": [_finding(r, zone) for r in resolved.iter_rows(named=True)],
         "coverage": _coverage(result.coverage, zone),
         "inputs": _inputs(result.read, zone),
