@@ -49,8 +49,17 @@ def local_time(col: pl.Expr, tz: str, formats: tuple[str, ...] = (SYSLOG_TIME,))
     spring gap does not exist and gives null (the row is then rejected, naming the zone).
     Example: ``local_time(pl.col("generated_time"), "Europe/Berlin")``.
     """
+    return in_zone(naive_time(col, formats), tz)
+
+
+def naive_time(col: pl.Expr, formats: tuple[str, ...] = (SYSLOG_TIME,)) -> pl.Expr:
+    """The date and time as written (no zone); null where it is not one (``2026/11/00``)."""
     parsed = [col.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
-    naive = parsed[0] if len(parsed) == 1 else pl.coalesce(parsed)
+    return parsed[0] if len(parsed) == 1 else pl.coalesce(parsed)
+
+
+def in_zone(naive: pl.Expr, tz: str) -> pl.Expr:
+    """A naive local time read in ``tz``, as UTC (null in the spring gap: see :func:`local_time`)."""
     return naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
 
 
@@ -73,8 +82,9 @@ def checks(frame: pl.DataFrame, label: Labels, tz: str, time_formats: tuple[str,
     action_map = pl.when(is_traffic).then(
         pl.col("action").replace_strict(cols.TRAFFIC_ACTIONS, default=None, return_dtype=pl.String)
     )
+    frame = frame.with_columns(naive_time(pl.col("generated_time"), time_formats).alias("_naive"))
     frame = frame.with_columns(
-        local_time(pl.col("generated_time"), tz, time_formats).alias("_local"),
+        in_zone(pl.col("_naive"), tz).alias("_local"),
         pl.col("sport").cast(pl.Int32, strict=False).alias("_sport"),
         pl.col("dport").cast(pl.Int32, strict=False).alias("_dport"),
         action_map.when(t == "THREAT")
@@ -104,11 +114,15 @@ def checks(frame: pl.DataFrame, label: Labels, tz: str, time_formats: tuple[str,
             pl.col("action").is_null() & pl.col("protocol").is_null(),
             pl.format("truncated {} line: it ends before the protocol and action columns", t),
         ),
+        (pl.col("_naive").is_null(), said("generated_time", "not a date and time")),
         (
-            pl.col("_local").is_null() & pl.col("generated_time").str.contains(r"\d\d:\d\d").fill_null(False),
-            pl.format("generated time '{}' is not a valid time in {} (DST gap?)", _shown("generated_time"), pl.lit(tz)),
+            pl.col("_local").is_null(),
+            pl.format(
+                "generated time '{}' does not exist in {}: it falls in the hour skipped when clocks go forward",
+                _shown("generated_time"),
+                pl.lit(tz),
+            ),
         ),
-        (pl.col("_local").is_null(), said("generated_time", "not a date and time")),
         (bad_ip["src"], said("src", "not an IP address")),
         (bad_ip["dst"], said("dst", "not an IP address")),
         (bad_port["_sport"], said("sport", "not a port")),

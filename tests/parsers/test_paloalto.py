@@ -279,10 +279,20 @@ def test_time_zone_dst_and_notes():
         datetime(2026, 7, 1, 10, 0, tzinfo=UTC),
         datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
     ]
-    assert "not a valid time in Europe/Berlin" in reasons(out)[2]
+    assert "does not exist in Europe/Berlin: it falls in the hour skipped" in reasons(out)[2]
     # Generated time (column 6), not receive time (column 1), is the flow's time.
     (flow,) = parse([payload(TRAFFIC_81, c1="2026/11/16 09:30:00")]).records.to_dicts()
     assert flow["time"] == datetime(2026, 11, 16, 9, 0, 3, tzinfo=UTC)
+
+
+def test_an_invalid_date_is_not_called_a_dst_gap():
+    """Issue 13 item 15: day 00 is not a date, in UTC as anywhere; only a time that falls in the
+    spring gap is said to be one."""
+    out = parse([payload(TRAFFIC_81, c6="2026/11/00 09:00:03")], tz="UTC")
+    assert (
+        reasons(out)[1]
+        == "columns cannot be made out: generated time (column 6) is '2026/11/00 09:00:03', not a date and time"
+    )
 
 
 def test_a_quote_left_open_does_not_swallow_the_next_line():
