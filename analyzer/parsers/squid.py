@@ -336,7 +336,7 @@ def _tokenize_native(lines: pl.DataFrame, headers: bool) -> pl.DataFrame:
         pl.col("elapsed").cast(pl.Int64, strict=False),
     )
     ok = (
-        pl.col("ts").str.contains(r"^\d{9,10}(?:\.\d{1,6})?$")
+        pl.col("ts").str.contains(r"^\d{1,10}(?:\.\d{1,6})?$")
         & pl.col("elapsed").is_not_null()
         & pl.col("bytes").is_not_null()
         & pl.col("_tail_ok")
@@ -381,9 +381,9 @@ def _reason(text: pl.Expr) -> pl.Expr:
     return (
         pl.when(text.str.contains(_CACHE_LOG))
         .then(pl.lit("cache.log line, not an access-log line"))
-        .when(text.str.contains(r"^\s*\d{9,10}(?:\.\d+)?\s") & (n_tokens < 10))
+        .when(text.str.contains(r"^\s*\d{1,10}(?:\.\d+)?\s") & (n_tokens < 10))
         .then(pl.lit("truncated native line: ") + n_tokens.cast(pl.String) + pl.lit(" fields, 10 expected"))
-        .when(text.str.contains(r"^\s*\d{9,10}(?:\.\d+)?\s"))
+        .when(text.str.contains(r"^\s*\d{1,10}(?:\.\d+)?\s"))
         .then(pl.lit("fields do not have the native format's shape (custom logformat? pass --squid-logformat)"))
         .otherwise(pl.lit("not a Squid access-log line (native, common or combined)"))
     )

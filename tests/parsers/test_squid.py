@@ -50,6 +50,13 @@ NATIVE_CASES = [
         dict(dst_host=None, dst_port=443, dst_ip="203.0.113.9", action="failed", vendor_action="NONE_NONE/000"),
         id="connect-ip-target-aborted",
     ),
+    # Issue 13 item 15: epoch 0 (a clock never set) is a Squid line like any other (Squid pads
+    # the time to its width with spaces).
+    pytest.param(
+        f"         0.000      5 {P} TCP_MISS/200 10 GET http://a.test/ - HIER_NONE/- -",
+        dict(dst_host="a.test", time=datetime(1970, 1, 1, tzinfo=UTC)),
+        id="epoch-zero",
+    ),
     # Issue 13 item 8: a tunnel's scheme comes from its port, and an address is dst_ip, not a host.
     pytest.param(
         f"{T} 5 {P} TCP_TUNNEL/200 1 CONNECT a.test:80 - HIER_DIRECT/203.0.113.7 -",
