@@ -60,6 +60,23 @@ CARRIES_EVIDENCE = (
 superset, cheap to test, of what :func:`evidence_from_flows` and the session join use."""
 
 DEFAULT_WINDOW = timedelta(hours=24)
+
+
+def dns_window(text: str | timedelta | None) -> tuple[timedelta, bool]:
+    """``(window, use_ttl)`` from the ``--dns-window`` option: a duration (``30m``, ``24h``,
+    ``7d``), or ``ttl`` for each answer's own TTL (answers without one: the 24 h default).
+    None gives the default. Example: ``dns_window("ttl") == (timedelta(hours=24), True)``."""
+    if text is None:
+        return DEFAULT_WINDOW, False
+    if isinstance(text, timedelta):
+        return text, False
+    if text.strip().lower() == "ttl":
+        return DEFAULT_WINDOW, True
+    from .timewindow import parse_duration
+
+    return parse_duration(text.strip(), option="--dns-window"), False
+
+
 MAX_CNAME_DEPTH = 8
 """CNAME chains longer than this are not followed (real chains have two or three links)."""
 

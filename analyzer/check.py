@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import polars as pl
 
 from . import ambiguity
 from .attribution import attribute
+from .attribution import dns_window as dns_window_of
 from .parsers.base import ParseOptions
 from .policy import Policy, Site, load_policy
 from .read import ReadResult, read_logs
@@ -104,6 +105,7 @@ def run_check(
     profile: str | None = None,
     format: str | None = None,
     dns: Iterable[str] | None = None,
+    dns_window: str | timedelta | None = None,
     tz: str | None = None,
     since: str | datetime | None = None,
     until: str | datetime | None = None,
@@ -115,7 +117,8 @@ def run_check(
 
     ``tz`` (the zone of logs that record local time) defaults to the site's ``timezone``;
     ``since``/``until`` (text in the site's zone, or aware datetimes) limit the flows judged.
-    ``dns`` paths are read as evidence for attributing IP-only flows.
+    ``dns`` paths are read as evidence for attributing IP-only flows; ``dns_window`` is how long
+    an answer names later flows (``"24h"`` by default, ``"ttl"``: each answer's TTL).
 
     Example::
 
@@ -123,6 +126,7 @@ def run_check(
         result.findings.filter(pl.col("severity") == "high")
     """
     policy = load_policy(site, profile=profile)
+    window_for, use_ttl = dns_window_of(dns_window)  # a bad option fails before any reading
     zone = tz or (options.tz if options and options.tz != "UTC" else None) or policy.site.timezone
     opts = ParseOptions(tz=zone, squid_logformat=options.squid_logformat if options else None)
     window = _window(since, until, last, zone)
@@ -142,7 +146,7 @@ def run_check(
         kept = flows.filter(keep.fill_null(False))
         outside = flows.height - kept.height
         flows = kept
-    flows = attribute(flows, read.evidence.get("dns"))
+    flows = attribute(flows, read.evidence.get("dns"), window=window_for, use_ttl=use_ttl)
     judged = check_flows(flows, policy)
     # A separate step: flows whose candidate names would get different verdicts are marked.
     judged = ambiguity.mark(judged, lambda alternatives: check_flows(alternatives, policy))

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from analyzer.attribution import EVIDENCE_SCHEMA, attribute, conform_evidence, evidence_from_flows
+from analyzer.check import run_check
 from analyzer.cli import main
 from analyzer.schema import FLOW_SCHEMA, conform_flows
 
@@ -277,6 +278,36 @@ def test_parse_cli_attributes_the_samples(tmp_path, capsys):
     assert "198.51.100.63" not in by_ip  # answered two days before: expired
     shared = got.filter(pl.col("dst_ip") == "203.0.113.90")
     assert shared["host_candidates"].to_list() == [2, 2]
+
+
+def test_dns_window_option_sets_how_long_an_answer_attributes(tmp_path, capsys):
+    """Issue 13 item 15: ``--dns-window`` (default 24h) and ``--dns-window ttl`` (each answer's
+    TTL), for parse and check alike."""
+    hosts_of = {}
+    for window in (None, "ttl", "3d"):
+        out = tmp_path / f"flows-{window}.parquet"
+        extra = ["--dns-window", window] if window else []
+        args = ["parse", str(SAMPLES / "winfirewall"), "--dns", str(SAMPLES / "dnscsv"), str(SAMPLES / "zeekdns")]
+        assert main([*args, "--tz", "Europe/Berlin", "-o", str(out), "-q", *extra]) == 0
+        got = pl.read_parquet(out)
+        hosts_of[window] = (
+            got.filter(pl.col("host_source") == "dns").height,
+            got.filter(pl.col("dst_ip") == "198.51.100.63")["dst_host"].to_list(),
+        )
+    assert hosts_of[None] == (15, [None])  # answered two days before the flow: expired after 24 h
+    assert hosts_of["ttl"][0] == 12  # answers trusted for their TTL only
+    assert hosts_of["3d"] == (16, ["download.windowsupdate.com"])
+    site = str(SAMPLES / "site.toml")
+    code = main(
+        ["check", str(SAMPLES / "winfirewall"), "--site", site, "--dns-window", "0d", "-o", str(tmp_path / "o")]
+    )
+    assert code == 2 and "--dns-window: cannot read '0d' as a duration" in capsys.readouterr().err
+    result = run_check([str(SAMPLES / "winfirewall")], site, dns=[str(SAMPLES / "dnscsv")], dns_window="ttl")
+    assert result.flows.filter(pl.col("host_source") == "dns").height < (
+        run_check([str(SAMPLES / "winfirewall")], site, dns=[str(SAMPLES / "dnscsv")])
+        .flows.filter(pl.col("host_source") == "dns")
+        .height
+    )
 
 
 def test_parse_cli_rejects_a_flow_log_given_as_dns(tmp_path, capsys):
