@@ -17,7 +17,7 @@ import polars as pl
 from ..schema import conform_flows
 from . import paloalto_columns as cols
 from .addresses import is_ip_address
-from .base import shown
+from .base import local_to_utc, shown
 
 NAME = "paloalto"
 
@@ -42,25 +42,10 @@ def with_fields(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(missing) if missing else frame
 
 
-def local_time(col: pl.Expr, tz: str, formats: tuple[str, ...] = (SYSLOG_TIME,)) -> pl.Expr:
-    """A PAN-OS local time (no zone) read in ``tz`` and converted to UTC.
-
-    At the autumn DST change the repeated hour is read as its first occurrence; a time in the
-    spring gap does not exist and gives null (the row is then rejected, naming the zone).
-    Example: ``local_time(pl.col("generated_time"), "Europe/Berlin")``.
-    """
-    return in_zone(naive_time(col, formats), tz)
-
-
 def naive_time(col: pl.Expr, formats: tuple[str, ...] = (SYSLOG_TIME,)) -> pl.Expr:
     """The date and time as written (no zone); null where it is not one (``2026/11/00``)."""
     parsed = [col.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
     return parsed[0] if len(parsed) == 1 else pl.coalesce(parsed)
-
-
-def in_zone(naive: pl.Expr, tz: str) -> pl.Expr:
-    """A naive local time read in ``tz``, as UTC (null in the spring gap: see :func:`local_time`)."""
-    return naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
 
 
 def _label_expr(text: str) -> pl.Expr:
@@ -84,7 +69,7 @@ def checks(frame: pl.DataFrame, label: Labels, tz: str, time_formats: tuple[str,
     )
     frame = frame.with_columns(naive_time(pl.col("generated_time"), time_formats).alias("_naive"))
     frame = frame.with_columns(
-        in_zone(pl.col("_naive"), tz).alias("_local"),
+        *(e.alias(n) for e, n in zip(local_to_utc(pl.col("_naive"), tz), ("_local", "_amb"), strict=True)),
         pl.col("sport").cast(pl.Int32, strict=False).alias("_sport"),
         pl.col("dport").cast(pl.Int32, strict=False).alias("_dport"),
         action_map.when(t == "THREAT")

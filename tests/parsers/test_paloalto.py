@@ -271,10 +271,10 @@ def test_time_zone_dst_and_notes():
     lines = [
         payload(TRAFFIC_81, c6="2026/07/01 12:00:00"),
         payload(TRAFFIC_81, c6="2026/03/29 02:30:00"),  # does not exist in Berlin (spring gap)
-        payload(TRAFFIC_81, c6="2026/10/25 02:30:00"),  # exists twice: the first is taken
+        payload(TRAFFIC_81, c6="2026/10/25 02:30:00"),  # exists twice: alone, read as the first
     ]
     out = parse(lines, tz="Europe/Berlin")
-    assert out.notes == {"timezone": "Europe/Berlin"}
+    assert out.notes == {"timezone": "Europe/Berlin", "ambiguous_times": 1}
     assert out.records["time"].to_list() == [
         datetime(2026, 7, 1, 10, 0, tzinfo=UTC),
         datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
@@ -283,6 +283,15 @@ def test_time_zone_dst_and_notes():
     # Generated time (column 6), not receive time (column 1), is the flow's time.
     (flow,) = parse([payload(TRAFFIC_81, c1="2026/11/16 09:30:00")]).records.to_dicts()
     assert flow["time"] == datetime(2026, 11, 16, 9, 0, 3, tzinfo=UTC)
+
+
+def test_repeated_autumn_hour_read_by_line_order():
+    """Issue 13 item 15: in a log in order, a time in the repeated hour after a later one of that
+    hour is its second pass; the notes count the ambiguous times."""
+    times = ["2026/10/25 02:10:00", "2026/10/25 02:59:00", "2026/10/25 02:05:00", "2026/10/25 03:01:00"]
+    out = parse([payload(TRAFFIC_81, c6=t) for t in times], tz="Europe/Berlin")
+    assert [t.strftime("%H:%M") for t in out.records["time"]] == ["00:10", "00:59", "01:05", "02:01"]
+    assert out.notes == {"timezone": "Europe/Berlin", "ambiguous_times": 3}
 
 
 def test_an_invalid_date_is_not_called_a_dst_gap():
