@@ -123,6 +123,8 @@ def local_to_utc(naive: pl.Expr, tz: str) -> tuple[pl.Expr, pl.Expr]:
     given (a read block), so the rare block that starts inside the second pass reads its lines
     as the first. Returns (UTC time, ambiguous) expressions.
     """
+    if tz in ("UTC", "Etc/UTC"):  # no gap, no repeated hour: one conversion, nothing to order
+        return naive.dt.replace_time_zone("UTC"), pl.lit(False)
     early = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
     late = naive.dt.replace_time_zone(tz, ambiguous="latest", non_existent="null")
     ambiguous = (early != late).fill_null(False)
