@@ -11,7 +11,7 @@ environment with autoescaping, so a host name holding ``<script>`` shows as text
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
@@ -173,32 +173,30 @@ def _figure(draw) -> Figure:
     return fig
 
 
-def plot_timeline(data: CheckResult | pl.DataFrame, tz: str | None = None) -> Figure:
-    """Required traffic per hour, day or week, allowed against blocked and failed (a matplotlib Figure).
+def plot_timeline(data: CheckResult | pl.DataFrame | pl.LazyFrame, tz: str | None = None) -> Figure:
+    """Required traffic per hour, day, week, month or year (by the time range where most flows
+    lie), allowed against blocked and failed (a matplotlib Figure).
 
-    ``data`` is a check result, or judged flows (e.g. ``result.flows`` filtered to one finding);
-    ``tz`` is the zone of the time axis (default: the result's, else UTC). The same chart as the
-    report's ``charts/timeline.png``.
+    ``data`` is a check result (drawn from its aggregates), or judged flows, a frame or a lazy
+    frame (e.g. ``result.flows`` filtered to one finding); ``tz`` is the zone of the time axis
+    (default: the result's, else UTC). The same chart as the report's ``charts/timeline.png``.
 
     Example::
 
         fig = plot_timeline(result)
         fig.savefig("timeline.png")
     """
-    if isinstance(data, CheckResult):
-        flows, zone = data.flows, tz or data.timezone
-    else:
-        flows, zone = data, tz or "UTC"
-    return _figure(lambda charts: charts.timeline(flows, zone))
+    zone = tz or (data.timezone if isinstance(data, CheckResult) else "UTC")
+    return _figure(lambda charts: charts.timeline(data, zone))
 
 
-def plot_unexpected(data: CheckResult | pl.DataFrame) -> Figure:
+def plot_unexpected(data: CheckResult | pl.DataFrame | pl.LazyFrame) -> Figure:
     """The top destinations of unexpected traffic, allowed and blocked (a matplotlib Figure).
 
-    ``data`` is a check result or judged flows. Example: ``plot_unexpected(result)``.
+    ``data`` is a check result or judged flows (a frame or a lazy frame).
+    Example: ``plot_unexpected(result)``.
     """
-    flows = data.flows if isinstance(data, CheckResult) else data
-    return _figure(lambda charts: charts.unexpected(flows, "UTC"))
+    return _figure(lambda charts: charts.unexpected(data, "UTC"))
 
 
 def plot_coverage(data: CheckResult | pl.DataFrame) -> Figure:
@@ -213,12 +211,19 @@ def plot_coverage(data: CheckResult | pl.DataFrame) -> Figure:
 # --- reports and evidence ------------------------------------------------------------------------
 
 
-def write_reports(result: CheckResult, outdir: str | Path, formats: Iterable[str] | None = None) -> list[Path]:
+def write_reports(
+    result: CheckResult,
+    outdir: str | Path,
+    formats: Iterable[str] | None = None,
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Path]:
     """Write the reports of a check into ``outdir``, as ``analyzer check -o OUTDIR`` does.
 
     ``formats`` are names of the report writers (default: all, in order): "findings.json",
     "findings.csv", "coverage.csv", "flows.parquet", "charts", "report.html", "report.md".
     Returns the paths written. An unknown name raises :class:`UnknownNameError`.
+    ``progress("reports", done, total)`` hears of each report written.
 
     Example::
 
@@ -232,7 +237,14 @@ def write_reports(result: CheckResult, outdir: str | Path, formats: Iterable[str
             raise UnknownNameError("report format", name, WRITERS)
     folder = Path(outdir)
     folder.mkdir(parents=True, exist_ok=True)
-    return [WRITERS[name](result, folder) for name in names]
+    written = []
+    for done, name in enumerate(names):
+        if progress is not None:
+            progress("reports", done, len(names))
+        written.append(WRITERS[name](result, folder))
+    if progress is not None:
+        progress("reports", len(names), len(names))
+    return written
 
 
 def finding_flows(result: CheckResult, finding: Mapping | str) -> pl.DataFrame:
@@ -266,7 +278,8 @@ def finding_flows(result: CheckResult, finding: Mapping | str) -> pl.DataFrame:
         where &= pl.col("dst_host") == finding["host"]
     else:
         where &= pl.col("dst_host").is_null() & pl.col("dst_ip").eq_missing(pl.lit(finding["address"], pl.String))
-    return result.flows.filter(where).sort("time", "source_file", "line_no", nulls_last=True)
+    # Scanned from flows.parquet: only the row groups that can hold the finding's flows are read.
+    return result.flows.lazy().filter(where).sort("time", "source_file", "line_no", nulls_last=True).collect()
 
 
 def _evidence_keys(evidence) -> pl.DataFrame:
@@ -359,12 +372,13 @@ def frames_to_pandas(frames: Mapping[str, pl.DataFrame]) -> dict:
 
 
 def check_frames(result: CheckResult) -> dict[str, pl.DataFrame]:
-    """The frames of a check by name: flows, findings, coverage, files (inputs), rejects.
+    """The frames of a check by name: flows (read from the flows file: all of them in memory),
+    findings, coverage, files (inputs), rejects.
 
     Example: ``check_frames(result)["findings"].height``.
     """
     return {
-        "flows": result.flows,
+        "flows": result.flows.lazy().collect(),
         "findings": result.findings,
         "coverage": result.coverage,
         "files": result.read.files_frame,
@@ -443,8 +457,8 @@ _CHECK_HTML = (
 """
     + _FILES_HTML
     + """\
-<p>Frames: <code>.flows</code> ({{ "{:,}".format(n_flows) }} rows), <code>.findings</code>, <code>.coverage</code>; \
-<code>.to_pandas()</code> for pandas.</p>
+<p>Frames: <code>.flows</code> ({{ "{:,}".format(n_flows) }} rows, a lazy frame over flows.parquet: filter, then \
+<code>.collect()</code>), <code>.findings</code>, <code>.coverage</code>; <code>.to_pandas()</code> for pandas.</p>
 </div>
 """
 )
@@ -520,7 +534,7 @@ def check_html(result: CheckResult, top: int = TOP_FINDINGS) -> str:
         files=files,
         lines=sum(f.lines for f in files),
         rejects=sum(f.rejects for f in files),
-        n_flows=result.flows.height,
+        n_flows=result.flow_count,
     )
 
 

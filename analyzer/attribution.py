@@ -252,6 +252,10 @@ _PAN_SESSION = (
 )
 """PAN-OS flows with the firewall and session id the session join keys on."""
 
+NAMEABLE = pl.col("dst_host").is_null() & (pl.col("dst_ip").is_not_null() | _PAN_SESSION)
+"""The only flows :func:`attribute_batch` can change: no host, and an address or a PAN-OS session
+to name it by. Every other flow comes out as it went in, whatever the index."""
+
 
 def _url_sessions(flows: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """PAN-OS URL logs' (device, session id) with their address, time, host, decision and line

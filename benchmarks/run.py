@@ -69,7 +69,7 @@ def _command(name: str, src: Path, out: Path) -> list[str]:
 
 
 def measure(argv: list[str]) -> dict:
-    """Run ``argv``; its wall seconds and peak RSS in MiB (of this child only)."""
+    """Run ``argv``; its wall seconds, CPU seconds and peak RSS in MiB (of this child only)."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -79,7 +79,7 @@ def measure(argv: list[str]) -> dict:
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"benchmark command failed ({code}): {' '.join(argv)}\n{err}")
-    return {"seconds": wall, "peak_mib": usage.ru_maxrss / 1024}
+    return {"seconds": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mib": usage.ru_maxrss / 1024}
 
 
 def run_one(name: str, n_lines: int) -> list[dict]:

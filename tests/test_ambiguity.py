@@ -33,7 +33,7 @@ def test_candidates_with_different_verdicts_make_the_finding_ambiguous_at_its_wo
     (shared,) = f.filter(pl.col("address") == "203.0.113.90").to_dicts()
     assert shared["ambiguous"] is False and shared["candidates"] is None and shared["severity"] == "info"
     # The flows carry it too.
-    flows = result.flows.filter(pl.col("attribution") == "ambiguous")
+    flows = result.flows.filter(pl.col("attribution") == "ambiguous").collect()
     assert set(flows["dst_ip"]) == {"203.0.113.50", "203.0.113.51"}
     assert set(flows["worst_severity"]) == {"medium"}
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from analyzer.aggregates import coverage, findings, summarize
 from analyzer.check import check_flows
 from analyzer.policy import load_policy, load_site
 from analyzer.schema import conform_flows
-from analyzer.verdicts import REASONS, SEVERITIES, VERDICTS, coverage, findings, judge, summarize
+from analyzer.verdicts import REASONS, SEVERITIES, VERDICTS, judge
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 

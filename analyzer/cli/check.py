@@ -15,9 +15,10 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from ..aggregates import FINDINGS_SCHEMA
 from ..parsers.base import ParseOptions
-from ..verdicts import FINDINGS_SCHEMA, SEVERITIES, VERDICTS
-from .common import add_dns_window_argument, add_input_arguments, files_table, print_table, progress_bar
+from ..verdicts import SEVERITIES, VERDICTS
+from .common import add_dns_window_argument, add_input_arguments, files_table, print_table, stage_bar
 
 
 def add_arguments(parser) -> None:
@@ -52,7 +53,8 @@ def run(args) -> int:
     options = ParseOptions(tz=args.tz or "UTC", squid_logformat=args.squid_logformat)
     # Read the baseline first: a bad one should fail in a second, not after the whole check.
     baseline = load_baseline(args.baseline, FINDINGS_SCHEMA) if args.baseline else None
-    with progress_bar(args.quiet) as progress:
+    outdir = Path(args.output)
+    with stage_bar(args.quiet) as progress:
         result = run_check(
             args.paths,
             args.site,
@@ -66,12 +68,12 @@ def run(args) -> int:
             last=args.last,
             options=options,
             progress=progress,
+            output=outdir,  # flows.parquet is written there as the flows are judged
         )
-    failing = result.fails(args.fail_on)  # only this run's findings count, never resolved ones
-    if baseline is not None:
-        result.findings = compare(result.findings, baseline)
-    outdir = Path(args.output)
-    written = write_reports(result, outdir)
+        failing = result.fails(args.fail_on)  # only this run's findings count, never resolved ones
+        if baseline is not None:
+            result.findings = compare(result.findings, baseline)
+        written = write_reports(result, outdir, progress=progress)
     # On a terminal: the inputs, the summary and where things went; piped or in a scheduler's
     # log: the summary alone; --quiet: nothing (the exit code speaks).
     terminal = sys.stdout.isatty()

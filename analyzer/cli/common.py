@@ -45,20 +45,25 @@ def parse_options(args, default_tz: str = "UTC") -> ParseOptions:
     return ParseOptions(tz=args.tz or default_tz, squid_logformat=args.squid_logformat)
 
 
+def _bar(amount) -> Progress:
+    """A transient bar on stderr: description, bar, ``amount`` (a rich column), time left."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        amount,
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
 @contextmanager
 def progress_bar(quiet: bool):
     """A rich progress bar of bytes read per file on a terminal; nothing elsewhere."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
+    progress = _bar(DownloadColumn())
     tasks: dict[str, int] = {}
 
     def update(src: SourceFile, done: int) -> None:
@@ -66,6 +71,42 @@ def progress_bar(quiet: bool):
             tasks[src.name] = progress.add_task(escape(src.path.name), total=src.size)
         progress.update(tasks[src.name], completed=done)
 
+    with progress:
+        yield update
+
+
+STAGE_LABELS = {
+    "reading": "reading and judging",
+    "evidence": "attribution evidence",
+    "judging": "judging set-aside flows",
+    "reports": "writing reports",
+}
+"""What the check's progress bar says in each stage (:data:`analyzer.check.STAGES`)."""
+
+
+@contextmanager
+def stage_bar(quiet: bool):
+    """One rich progress bar through the stages of a check, on a terminal; nothing elsewhere.
+
+    Yields ``update(stage, done, total)`` (or None): the bar restarts at each new stage, its label
+    naming it, so it never sits full while work goes on.
+    """
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    progress = _bar(TextColumn("{task.percentage:>3.0f}%"))
+    task = progress.add_task(STAGE_LABELS["reading"], total=None)
+    current = {"stage": "reading"}
+    order = list(STAGE_LABELS)
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage != current["stage"]:
+            current["stage"] = stage
+            step = f"{order.index(stage) + 1}/{len(order)}" if stage in order else ""
+            progress.reset(task, total=total or None, description=f"{step} {STAGE_LABELS.get(stage, stage)}")
+        progress.update(task, completed=done, total=total or None)
+
+    progress.update(task, description=f"1/{len(order)} {STAGE_LABELS['reading']}")
     with progress:
         yield update
 

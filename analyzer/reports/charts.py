@@ -2,8 +2,9 @@
 
 Three charts answer the report's questions at a glance:
 
-- ``timeline``: required traffic per hour, day or week (chosen by the time range), allowed
-  against blocked and failed, so a block that started on Tuesday shows as a step;
+- ``timeline``: required traffic per hour, day, week, month or year (chosen by the main time
+  range, where most flows lie), allowed against blocked and failed, so a block that started on
+  Tuesday shows as a step;
 - ``unexpected``: the destinations that unexpected traffic went to most, allowed or blocked;
 - ``coverage``: per update server, how many required entries were seen allowed, seen blocked or
   never seen.
@@ -16,6 +17,7 @@ matplotlib's math parsing is switched off: a host name with ``$`` is text, not a
 from __future__ import annotations
 
 import io
+import re
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -32,17 +34,18 @@ import matplotlib.ticker as mticker
 import polars as pl
 from matplotlib.figure import Figure
 
+from .. import aggregates
+
 COLORS = {
     "allowed": "#2e7d32",
     "blocked": "#c62828",
     "failed": "#ef6c00",
     "never-seen": "#9e9e9e",
 }
-REQUIRED = {"required-allowed": "allowed", "blocked-required": "blocked", "required-failed": "failed"}
-UNEXPECTED = {"unexpected-allowed": "allowed", "unexpected-blocked": "blocked"}
 COVERAGE = {"seen-allowed": "allowed", "seen-blocked": "blocked", "never-seen": "never-seen"}
 TOP = 10
 LABEL_MAX = 48
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 # Everything that could vary between machines or runs is pinned here.
 STYLE = {
@@ -59,81 +62,72 @@ SIZE = (8.0, 3.2)
 PNG_METADATA = {"Software": None}
 
 
-def _short(label: str) -> str:
-    return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1] + "…"
-
-
 def _empty(ax, message: str) -> None:
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#555555")
     ax.set_axis_off()
 
 
 def bucket_of(span: timedelta) -> tuple[str, str]:
-    """The bucket for a time range: hours up to 3 days, days up to 120 days, else weeks.
+    """The bin for a time range: hours up to 3 days, days up to 120 days, weeks, months, then
+    years (see :func:`analyzer.aggregates.bucket_of`).
 
     Example: ``bucket_of(timedelta(days=7)) == ("1d", "day")``.
     """
-    if span <= timedelta(days=3):
-        return "1h", "hour"
-    if span <= timedelta(days=120):
-        return "1d", "day"
-    return "1w", "week"
+    every, unit, _width = aggregates.bucket_of(span)
+    return every, unit
 
 
-def timeline_counts(flows: pl.DataFrame, tz: str) -> tuple[pl.DataFrame, str]:
+def _minutes(data) -> pl.DataFrame:
+    """The per-minute series of a result's aggregates, or of flows (a frame or a lazy frame)."""
+    if isinstance(data, pl.DataFrame | pl.LazyFrame):
+        return aggregates.fold(data).minutes
+    return data.aggregates.minutes
+
+
+def timeline_counts(flows: pl.DataFrame | pl.LazyFrame, tz: str) -> tuple[pl.DataFrame, str]:
     """Required flows per time bucket in ``tz``: columns ``bucket``, allowed, blocked, failed.
 
-    Buckets without traffic are present with zeros, so a gap in the logs is visible as a gap.
+    Buckets without traffic are present with zeros, so a gap in the logs is visible as a gap; only
+    the main range is binned (:func:`analyzer.aggregates.main_range`), so a stray timestamp
+    neither adds centuries of bins nor squeezes the traffic into one.
     Example: ``timeline_counts(result.flows, "Europe/Berlin")[1] == "hour"``.
     """
-    required = flows.filter(pl.col("verdict").is_in(list(REQUIRED))).select(
-        pl.col("time").dt.convert_time_zone(tz).alias("local"),
-        pl.col("verdict").replace_strict(REQUIRED, return_dtype=pl.String).alias("kind"),
-    )
-    columns = list(dict.fromkeys(REQUIRED.values()))
-    if required.is_empty():
-        return pl.DataFrame(schema={"bucket": pl.Datetime("us", tz), **dict.fromkeys(columns, pl.UInt32)}), "hour"
-    low, high = required["local"].min(), required["local"].max()
-    every, unit = bucket_of(high - low)
-    counts = (
-        required.with_columns(pl.col("local").dt.truncate(every).alias("bucket"))
-        .group_by("bucket", "kind")
-        .len()
-        .pivot("kind", index="bucket", values="len")
-    )
-    start, end = counts["bucket"].min(), counts["bucket"].max()
-    frame = pl.DataFrame({"bucket": pl.datetime_range(start, end, every, eager=True, time_zone=tz)})
-    frame = frame.join(counts, on="bucket", how="left")
-    return (
-        frame.with_columns(
-            [
-                pl.col(c).fill_null(0).cast(pl.UInt32) if c in frame.columns else pl.lit(0, pl.UInt32).alias(c)
-                for c in columns
-            ]
-        )
-        .select("bucket", *columns)
-        .sort("bucket"),
-        unit,
-    )
+    return aggregates.timeline_series(_minutes(flows), tz)
 
 
-def timeline(flows: pl.DataFrame, tz: str) -> Figure:
-    """Stacked bars of required traffic allowed, blocked and failed per hour, day or week."""
-    counts, unit = timeline_counts(flows, tz)
+def _label(text: str) -> str:
+    """A label from log text: control characters shown as escapes (matplotlib has no glyph for
+    them and warned), long labels shortened."""
+    text = CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    return text if len(text) <= LABEL_MAX else text[: LABEL_MAX - 1] + "…"
+
+
+def timeline(data, tz: str) -> Figure:
+    """Stacked bars of required traffic allowed, blocked and failed per bin of the main range;
+    ``data`` is a check result or judged flows. Flows outside the main range are counted in the
+    title's note, not drawn."""
+    minutes = _minutes(data)
+    within = aggregates.main_range(minutes)
+    counts, unit = aggregates.timeline_series(minutes, tz, within)
     fig, ax = plt.subplots(figsize=SIZE)
     if counts.is_empty():
         _empty(ax, "no required traffic in the logs")
         return fig
     times = [t.replace(tzinfo=None) for t in counts["bucket"].to_list()]  # wall clock of the zone
-    width = {"hour": 1 / 24, "day": 1.0, "week": 7.0}[unit] * 0.85
+    bar = aggregates.bin_width(unit).total_seconds() / 86400  # matplotlib's dates are in days
     bottom = [0] * counts.height
     for kind in ("allowed", "blocked", "failed"):
         values = counts[kind].to_list()
-        ax.bar(times, values, width=width, bottom=bottom, color=COLORS[kind], label=kind, align="edge")
+        ax.bar(times, values, width=bar * 0.85, bottom=bottom, color=COLORS[kind], label=kind, align="edge")
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_title(f"Required traffic per {unit} ({tz})", loc="left")
+    title = f"Required traffic per {unit} ({tz})"
+    if within.outside:
+        title += f"; {within.outside:,} flows outside this range not drawn"
+    ax.set_title(title, loc="left")
     ax.set_ylabel("flows")
     ax.yaxis.set_major_locator(mticker.MaxNLocator(integer=True))
+    # Bins cover the main range only, so the locator never faces centuries of weekly bars (where
+    # it gave up with a warning on stderr).
     locator = mdates.AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -141,36 +135,28 @@ def timeline(flows: pl.DataFrame, tz: str) -> Figure:
     return fig
 
 
-def unexpected_counts(flows: pl.DataFrame, top: int = TOP) -> pl.DataFrame:
+def unexpected_counts(flows: pl.DataFrame | pl.LazyFrame, top: int = TOP) -> pl.DataFrame:
     """The ``top`` destinations of unexpected traffic: destination, allowed, blocked, total.
 
     A destination is the host name, or the address where no name is known. Ties are broken by
     name so the order is stable. Example: ``unexpected_counts(result.flows, 5)``.
     """
-    unexpected = flows.filter(pl.col("verdict").is_in(list(UNEXPECTED))).select(
-        pl.coalesce("dst_host", "dst_ip", pl.lit("(unknown)")).alias("destination"),
-        pl.col("verdict").replace_strict(UNEXPECTED, return_dtype=pl.String).alias("kind"),
-    )
-    schema = {"destination": pl.String, "allowed": pl.UInt32, "blocked": pl.UInt32, "total": pl.UInt32}
-    if unexpected.is_empty():
-        return pl.DataFrame(schema=schema)
-    counts = unexpected.group_by("destination").agg(
-        (pl.col("kind") == "allowed").sum().cast(pl.UInt32).alias("allowed"),
-        (pl.col("kind") == "blocked").sum().cast(pl.UInt32).alias("blocked"),
-    )
-    counts = counts.with_columns((pl.col("allowed") + pl.col("blocked")).alias("total"))
-    return counts.sort(["total", "destination"], descending=[True, False]).head(top).select(list(schema))
+    return aggregates.top_destinations(aggregates.fold(flows).destinations, top)
 
 
-def unexpected(flows: pl.DataFrame, tz: str) -> Figure:
-    """Horizontal bars: the top destinations of unexpected traffic, allowed and blocked."""
-    counts = unexpected_counts(flows)
+def unexpected(data, tz: str) -> Figure:
+    """Horizontal bars: the top destinations of unexpected traffic, allowed and blocked; ``data``
+    is a check result or judged flows."""
+    if isinstance(data, pl.DataFrame | pl.LazyFrame):
+        counts = unexpected_counts(data)
+    else:
+        counts = aggregates.top_destinations(data.aggregates.destinations, TOP)
     fig, ax = plt.subplots(figsize=SIZE)
     if counts.is_empty():
         _empty(ax, "no unexpected traffic")
         return fig
     counts = counts.reverse()  # largest at the top
-    labels = [_short(d) for d in counts["destination"].to_list()]
+    labels = [_label(d) for d in counts["destination"].to_list()]
     positions = list(range(counts.height))
     ax.barh(positions, counts["allowed"].to_list(), color=COLORS["allowed"], label="allowed")
     ax.barh(
@@ -223,7 +209,7 @@ def coverage(table: pl.DataFrame) -> Figure:
         values = counts[kind].to_list()
         ax.barh(positions, values, left=left, color=COLORS[kind], label=kind.replace("-", " "))
         left = [a + b for a, b in zip(left, values, strict=True)]
-    ax.set_yticks(positions, labels=[_short(s) for s in counts["server"].to_list()])
+    ax.set_yticks(positions, labels=[_label(s) for s in counts["server"].to_list()])
     ax.set_xlabel("required entries")
     ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
     ax.set_title("Coverage of required entries per server", loc="left")
@@ -232,8 +218,8 @@ def coverage(table: pl.DataFrame) -> Figure:
 
 
 CHARTS: dict[str, tuple[str, Callable]] = {
-    "timeline": ("Required traffic over time: allowed, blocked and failed", lambda r: timeline(r.flows, r.timezone)),
-    "unexpected": ("Top destinations of unexpected traffic", lambda r: unexpected(r.flows, r.timezone)),
+    "timeline": ("Required traffic over time: allowed, blocked and failed", lambda r: timeline(r, r.timezone)),
+    "unexpected": ("Top destinations of unexpected traffic", lambda r: unexpected(r, r.timezone)),
     "coverage": ("Coverage of required entries per server", lambda r: coverage(r.coverage)),
 }
 """name → (alt text, function(result) → Figure)."""

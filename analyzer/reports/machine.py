@@ -7,6 +7,7 @@ times as ISO 8601 UTC). CSV cells that a spreadsheet would evaluate are neutrali
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -109,7 +110,15 @@ def write_coverage_csv(result, outdir: Path) -> Path:
 
 
 def write_flows_parquet(result, outdir: Path) -> Path:
-    """OUTDIR/flows.parquet: every flow with its server, verdict, reason, severity and entry."""
+    """OUTDIR/flows.parquet: every flow with its server, verdict, reason, severity and entry.
+
+    The check wrote the file as it judged; here it is copied when the result's file lies
+    elsewhere (a temporary file, another folder), and left alone when it is already there."""
     path = Path(outdir) / "flows.parquet"
-    write_frame(result.flows, path)
+    stored = getattr(result, "flows_file", None)
+    if stored is None:  # flows in memory (a hand-made result)
+        write_frame(result.flows, path)
+    elif not (path.exists() and path.samefile(stored.path)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(stored.path, path)
     return path

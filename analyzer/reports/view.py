@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from ..aggregates import main_range
 from ..baseline import changes
 from ..verdicts import SEVERITIES, VERDICTS
 from .charts import CHARTS
@@ -191,8 +192,8 @@ def build(result, *, charts: dict[str, bytes] | None = None) -> dict:
         }
         for v in listed
     ]
-    times = result.flows.get_column("time") if result.flows.height else None
-    first, last = (times.min(), times.max()) if times is not None else (None, None)
+    first, last = result.aggregates.time_range()
+    drawn = main_range(result.aggregates.minutes)
     by_verdict = {
         v: [_finding(r, zone) for r in current.filter(pl.col("verdict") == v).iter_rows(named=True)]
         for v in VERDICT_ORDER
@@ -209,6 +210,13 @@ def build(result, *, charts: dict[str, bytes] | None = None) -> dict:
         "sections": SECTIONS,
         "timezone": result.timezone,
         "time_range": {"first": _fmt_time(first, zone), "last": _fmt_time(last, zone)},
+        # The timeline draws the main range only: say how many flows it leaves out, and where it is.
+        "timeline_range": {
+            "first": _fmt_time(drawn.first, zone),
+            "last": _fmt_time(drawn.last, zone),
+            "outside": drawn.outside,
+            "outside_required": drawn.outside_required,
+        },
         "glance": {
             "severity": severity,
             "findings": current.filter(pl.col("severity").is_in(list(SEVERITIES))).height,

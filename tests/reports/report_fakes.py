@@ -14,10 +14,10 @@ from types import SimpleNamespace
 
 import polars as pl
 
+from analyzer.aggregates import COVERAGE_SCHEMA, Partial, findings, fold
 from analyzer.parsers.base import ParseOptions
 from analyzer.read import FileSummary, ReadResult
 from analyzer.schema import conform_flows, empty_rejects
-from analyzer.verdicts import COVERAGE_SCHEMA, findings
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 SEVERITY = {
@@ -39,6 +39,7 @@ class FakeResult:
     policy: object
     timezone: str = "Europe/Berlin"
     summary: dict[str, int] = field(default_factory=dict)
+    aggregates: Partial | None = None
 
 
 def flow(verdict, host, *, hours=0, port=443, scheme="https", server="CAS", line=1, url="/", user=None, rule=None):
@@ -71,7 +72,13 @@ def make_result(rows, coverage_rows=(), *, tz="Europe/Berlin") -> FakeResult:
         [
             conform_flows(raw),
             raw.select(
-                "server", "direction_to_server", "verdict", "reason", "severity", pl.col("entry").cast(pl.String)
+                "server",
+                "direction_to_server",
+                "verdict",
+                "reason",
+                "severity",
+                pl.col("entry").cast(pl.String),
+                pl.lit(None, pl.String).alias("reason_code"),
             ),
         ],
         how="horizontal",
@@ -107,6 +114,7 @@ def make_result(rows, coverage_rows=(), *, tz="Europe/Berlin") -> FakeResult:
         policy=policy,
         timezone=tz,
         summary=dict(summary.iter_rows()),
+        aggregates=fold(flows),
     )
 
 

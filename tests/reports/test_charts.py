@@ -1,11 +1,13 @@
 """Charts: the counts behind them, the bucket choice, deterministic PNGs, hostile labels."""
 
+import warnings
 from datetime import timedelta
 
 import polars as pl
 import pytest
 from report_fakes import coverage_row, flow, make_result
 
+from analyzer import aggregates
 from analyzer.reports import charts
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -72,6 +74,7 @@ def test_render_is_deterministic_png(small_result):
 def test_empty_result_still_draws_every_chart():
     result = make_result([flow("unexpected-blocked", "x.test")])
     result.flows = result.flows.clear()
+    result.aggregates = aggregates.empty()
     result.coverage = result.coverage.clear()
     images = charts.render(result)
     assert set(images) == {"timeline", "unexpected", "coverage"}
@@ -85,6 +88,19 @@ def test_hostile_labels_are_plain_text():
     result = make_result(rows, [coverage_row("$x$", "never-seen", server="$\\bad")])
     images = charts.render(result)
     assert all(png.startswith(PNG) for png in images.values())
+
+
+def test_no_matplotlib_warning_for_control_characters_or_centuries(recwarn):
+    # An ESC in a host name had no glyph ("Glyph 27 missing"); a range of centuries made the
+    # date locator give up ("AutoDateLocator was unable to pick an appropriate interval").
+    rows = [flow("unexpected-allowed", "\x1b[31mred\x07.evil.test")]
+    rows += [flow("required-allowed", "download.windowsupdate.com", hours=h * 24 * 365 * 40, line=h) for h in range(9)]
+    result = make_result(rows)
+    warnings.simplefilter("always")
+    images = charts.render(result)
+    assert all(png.startswith(PNG) for png in images.values())
+    assert [str(w.message) for w in recwarn] == []
+    assert charts._label("a\x1bb") == "a\\x1bb"
 
 
 def test_write_puts_pngs_in_charts_folder(small_result, tmp_path):
