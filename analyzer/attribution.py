@@ -318,26 +318,17 @@ def _session_join(flows: pl.DataFrame, url: pl.DataFrame, window: timedelta) -> 
     )
     # The as-of joins need both sides sorted by time (by groups, polars cannot check it).
     by_time = url.select("device", "session_id", "_ut", "_r").sort("_ut")
-    keys = ["device", "session_id"]
-    last = target.sort("_hi").join_asof(
-        by_time.rename({"_r": "_last"}),
-        left_on="_hi",
-        right_on="_ut",
-        by=keys,
-        strategy="backward",
-        check_sortedness=False,
-    )
-    ranges = (
-        last.drop("_ut")
-        .sort("_lo")
-        .join_asof(
-            by_time.rename({"_r": "_first"}),
-            left_on="_lo",
-            right_on="_ut",
-            by=keys,
-            strategy="forward",
-            check_sortedness=False,
+
+    def url_at(frame: pl.DataFrame, bound: str, name: str, strategy: str) -> pl.DataFrame:
+        """``name``: the position of the URL log of the flow's session nearest ``bound``."""
+        right = by_time.rename({"_r": name})
+        joined = frame.sort(bound).join_asof(
+            right, left_on=bound, right_on="_ut", by=["device", "session_id"], strategy=strategy, check_sortedness=False
         )
+        return joined.drop("_ut")
+
+    ranges = (
+        url_at(url_at(target, "_hi", "_last", "backward"), "_lo", "_first", "forward")
         .filter(pl.col("_first").is_not_null() & pl.col("_last").is_not_null() & (pl.col("_first") <= pl.col("_last")))
         .select(
             "_row",
