@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from .. import __version__
 from ..errors import AnalyzerError
-from . import check, formats, parse, policy, profiles
+from . import check, formats, parse, policy, profiles, remediate, whatif
 
 COMMANDS = MappingProxyType(
     {
@@ -23,6 +23,8 @@ COMMANDS = MappingProxyType(
         "check": check,
         "profiles": profiles,
         "policy": policy,
+        "remediate": remediate,
+        "whatif": whatif,
     }
 )
 

@@ -28,11 +28,11 @@ IP_ADDRESS = rf"^(?:{_IPV4}|{_IPV6}(?:%[0-9A-Za-z._-]+)?)$"
 """An IPv4 address in dotted decimal (no leading zeros) or an IPv6 address (RFC 4291 text
 forms, an optional ``%zone``), as Python's :mod:`ipaddress` reads them."""
 
-_LABEL = r"\w(?:[\w-]{0,61}\w)?"
+_LABEL = r"[^.]{1,63}"
 HOST_NAME = rf"^(?:{_LABEL}\.)*{_LABEL}$"
-"""A DNS name as flows hold it (lower case, no trailing dot): labels of 1 to 63 letters (an
-IDN may be written in its own script), digits, ``-`` or ``_`` (seen in real service names),
-not starting or ending with ``-``."""
+"""A DNS name as flows hold it (lower case, no trailing dot): labels of 1 to 63 characters.
+Which characters is not judged here: odd ones (an IDN in its own script, ``_`` of service
+names, control characters of hostile text) are kept as data and made inert where printed."""
 
 MAX_NAME = 253
 

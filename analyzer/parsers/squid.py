@@ -116,28 +116,47 @@ def _with_url(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _parse_heads(heads: pl.LazyFrame) -> pl.LazyFrame:
-    """``scheme``, ``dst_host``, ``dst_port`` and ``_addr`` (the host, when it is an address) of
-    each distinct ``_head``. A CONNECT's ``host:port`` has no scheme: the port tells it, as for
-    PAN-OS (443/8531 https, 80/8530 http, otherwise none)."""
+    """``scheme``, ``dst_host``, ``dst_port``, ``_addr`` (the host, when it is an address) and
+    ``_head_reason`` (why the head cannot be right, else null) of each distinct ``_head``. A
+    CONNECT's ``host:port`` has no scheme: the port tells it, as for PAN-OS (443/8531 https,
+    80/8530 http, otherwise none)."""
+    # In steps, each an input column of the next: an expression used twice in one select is
+    # evaluated twice (the authority's regex was run three times), which costs when a log has
+    # tens of thousands of distinct heads.
     head = pl.col("_head")
     has_scheme = head.str.contains("://", literal=True)
     parts = head.str.splitn("://", 2)
-    scheme = pl.when(has_scheme).then(parts.struct.field("field_0").str.to_lowercase())
-    authority = pl.when(has_scheme).then(parts.struct.field("field_1")).otherwise(head)
-    g = authority.str.replace(r"^[^@]*@", "").str.extract_groups(
-        r"^(?:\[(?P<v6>[^\]]*)\]|(?P<h>[^:]*|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*))(?::(?P<p>\d{1,5}))?$"
+    heads = heads.with_columns(
+        pl.when(has_scheme).then(parts.struct.field("field_0").str.to_lowercase()).alias("_scheme"),
+        pl.when(has_scheme).then(parts.struct.field("field_1")).otherwise(head).alias("_authority"),
     )
-    host = pl.coalesce(g.struct.field("v6"), g.struct.field("h")).str.to_lowercase().str.strip_suffix(".")
-    default_port = scheme.replace_strict(_DEFAULT_PORTS, default=None, return_dtype=pl.Int32)
-    port = pl.coalesce(g.struct.field("p").cast(pl.Int32, strict=False), default_port)
-    is_addr = is_ip_address(host).fill_null(False)
-    name = pl.when((host != "") & ~is_addr).then(host)
+    g = (
+        pl.col("_authority")
+        .str.replace(r"^[^@]*@", "")
+        .str.extract_groups(r"^(?:\[(?P<v6>[^\]]*)\]|(?P<h>[^:]*|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*))(?::(?P<p>\d{1,5}))?$")
+    )
+    heads = heads.with_columns(g.alias("_g")).with_columns(
+        pl.coalesce(pl.col("_g").struct.field("v6"), pl.col("_g").struct.field("h"))
+        .str.to_lowercase()
+        .str.strip_suffix(".")
+        .alias("_host"),
+    )
+    default_port = pl.col("_scheme").replace_strict(_DEFAULT_PORTS, default=None, return_dtype=pl.Int32)
+    heads = heads.with_columns(
+        pl.coalesce(pl.col("_g").struct.field("p").cast(pl.Int32, strict=False), default_port).alias("dst_port"),
+        is_ip_address(pl.col("_host")).fill_null(False).alias("_is_addr"),
+    )
+    heads = heads.with_columns(
+        pl.when((pl.col("_host") != "") & ~pl.col("_is_addr")).then(pl.col("_host")).alias("_name")
+    )
+    scheme, name = pl.col("_scheme"), pl.col("_name")
+    by_port = pl.col("dst_port").replace_strict(PORT_SCHEMES, default=None, return_dtype=pl.String)
     return heads.select(
         "_head",
-        pl.coalesce(scheme, port.replace_strict(PORT_SCHEMES, default=None, return_dtype=pl.String)).alias("scheme"),
+        pl.coalesce(scheme, by_port).alias("scheme"),
         name.alias("dst_host"),
-        port.alias("dst_port"),
-        pl.when(is_addr).then(host).alias("_addr"),
+        "dst_port",
+        pl.when(pl.col("_is_addr")).then(pl.col("_host")).alias("_addr"),
         pl.when(~scheme.str.contains(_SCHEME))
         .then(
             pl.format("URL scheme '{}' is not a scheme (a letter, then letters, digits, '+', '-', '.')", shown(scheme))
@@ -190,7 +209,7 @@ def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> tuple
 
 _NO_REASONS = pl.DataFrame(schema={"line_no": pl.Int64, "reason": pl.String})
 _SCHEME = r"^[a-z][a-z0-9+.-]*$"
-HOST_RULE = "labels of 1 to 63 letters, digits, '-' or '_', 253 characters at most"
+HOST_RULE = "labels of 1 to 63 characters, 253 characters at most"
 
 
 def rejects_of(bad: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
@@ -243,9 +262,13 @@ def _tail_table(keys: pl.DataFrame) -> pl.DataFrame:
     """What each distinct (``result``, ``hier_peer``, ``mime``) of native lines gives: code, status,
     hierarchy, peer, whether they are well-formed (``_tail_ok``), the decision, and the JSON of the
     ``extra`` keys after ``elapsed_ms`` (``_json_tail``)."""
-    res = pl.col("result").str.splitn("/", 2)
-    hp = pl.col("hier_peer").str.splitn("/", 2)
+    # Each split once, as a column (used twice in one step, it would be split twice): a log with
+    # many next-hop addresses has tens of thousands of distinct keys.
+    res, hp = pl.col("_res"), pl.col("_hp")
     parts = keys.with_columns(
+        pl.col("result").str.splitn("/", 2).alias("_res"), pl.col("hier_peer").str.splitn("/", 2).alias("_hp")
+    ).select(
+        *keys.columns,
         res.struct.field("field_0").alias("code"),
         res.struct.field("field_1").cast(pl.Int32, strict=False).alias("status"),
         hp.struct.field("field_0").alias("hier"),
