@@ -291,8 +291,12 @@ def _minutes_partial(judged: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def destination_expr() -> pl.Expr:
-    """The destination a chart shows: the host name, else the address, else ``(unknown)``."""
-    return pl.coalesce("dst_host", "dst_ip", pl.lit("(unknown)")).alias("destination")
+    """The destination a chart shows: the host name, else the address, else ``(unknown)``; for
+    inbound traffic (to a server) the destination is the server itself, so the remote party is
+    shown instead, as ``from ADDRESS``."""
+    outbound = pl.coalesce("dst_host", "dst_ip", pl.lit("(unknown)"))
+    inbound = pl.lit("from ") + pl.coalesce("src_ip", pl.lit("(unknown)"))
+    return pl.when(pl.col("direction_to_server") == "inbound").then(inbound).otherwise(outbound).alias("destination")
 
 
 def _destinations_partial(judged: pl.LazyFrame) -> pl.LazyFrame:

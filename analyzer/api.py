@@ -24,6 +24,7 @@ from jinja2 import Environment
 
 from .baseline import current_only
 from .check import CheckResult
+from .controls import html_finalize
 from .errors import InputError, UnknownNameError
 from .policy import Policy, Profile, Site, builtin_names, load_policy, load_profile
 from .policy import diff_profiles as _diff_profiles
@@ -221,8 +222,8 @@ def write_reports(
     """Write the reports of a check into ``outdir``, as ``analyzer check -o OUTDIR`` does.
 
     ``formats`` are names of the report writers (default: all, in order): "findings.json",
-    "findings.csv", "coverage.csv", "flows.parquet", "findings.ocsf.json", "charts", "report.html", "report.md",
-    "remediation" (the folder of device rules, see :mod:`analyzer.remediation`).
+    "findings.csv", "coverage.csv", "rejects.csv", "flows.parquet", "findings.ocsf.json", "charts", "report.html",
+    "report.md", "remediation" (the folder of device rules, see :mod:`analyzer.remediation`).
     Returns the paths written. An unknown name raises :class:`UnknownNameError`.
     ``progress("reports", done, total)`` hears of each report written.
 
@@ -397,7 +398,7 @@ def read_frames(read: ReadResult) -> dict[str, pl.DataFrame]:
 
 # --- HTML summaries for Jupyter ------------------------------------------------------------------
 
-_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=html_finalize)
 
 
 def _render(template: str, **context) -> str:
@@ -410,11 +411,13 @@ def _when(value: datetime | None, zone: ZoneInfo) -> str:
 
 _FILES_HTML = """\
 <table>
-<thead><tr><th>file</th><th>format</th><th>lines</th><th>records</th><th>rejects</th><th>skipped</th></tr></thead>
+<thead><tr><th>file</th><th>format</th><th>lines</th><th>flows</th><th>rejects</th><th>skipped</th></tr></thead>
 <tbody>
 {% for f in files %}
 <tr><td>{{ f.file }}</td><td>{{ f.format or f.status }}</td><td>{{ "{:,}".format(f.lines) }}</td>\
-<td>{{ "{:,}".format(f.records) }}</td><td>{{ "{:,}".format(f.rejects) }}</td>\
+<td>{% if f.kind == "dns" %}({{ "{:,}".format(f.records) }} DNS answers){% else %}{{ "{:,}".format(f.records) }}\
+{% endif %}</td>\
+<td>{{ "{:,}".format(f.rejects) }}</td>\
 <td>{{ "{:,}".format(f.skipped_total) }}</td></tr>
 {% endfor %}
 </tbody>

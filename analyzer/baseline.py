@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from .errors import InputError
+from .sources import decode_text, undecodable
 
 STATUSES = ("new", "persisting", "resolved")
 """``new``: not in the baseline. ``persisting``: in both. ``resolved``: only in the baseline."""
@@ -47,10 +48,12 @@ def load_baseline(path: str | Path, schema: pl.Schema) -> pl.DataFrame:
     """
     name = str(path)
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        document = json.loads(decode_text(Path(path).read_bytes()))
     except FileNotFoundError:
         raise InputError("baseline not found (give the findings.json of a previous run)", file=name) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InputError(undecodable(exc), file=name) from None
+    except OSError as exc:
         raise InputError(f"cannot read the baseline: {exc}", file=name) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"the baseline is not JSON (line {exc.lineno}: {exc.msg})", file=name) from None
@@ -148,3 +151,45 @@ def changes(findings: pl.DataFrame) -> dict[str, int]:
             if status in counts:
                 counts[status] = n
     return counts
+
+
+def baseline_policy(path: str | Path) -> dict:
+    """The ``policy`` a baseline was made under (profile, version, wildcard, servers), as its
+    findings.json recorded it; ``{}`` when it recorded none. Call after :func:`load_baseline`,
+    which has checked the file."""
+    document = json.loads(decode_text(Path(path).read_bytes()))
+    policy = document.get("policy") if isinstance(document, dict) else None
+    return policy if isinstance(policy, dict) else {}
+
+
+def _servers(servers: object) -> list[tuple]:
+    if not isinstance(servers, list):
+        return []
+    return sorted(
+        (str(s.get("name")), str(s.get("fqdn")), tuple(sorted(map(str, s.get("addresses") or ()))))
+        for s in servers
+        if isinstance(s, dict)
+    )
+
+
+def policy_differences(previous: dict, policy) -> list[str]:
+    """How the policy of a baseline (see :func:`baseline_policy`) differs from this run's: the
+    profile (name or version), the wildcard mode, the site's servers. A comparison across such a
+    change marks findings new or resolved that only the policy changed, so the user is told.
+
+    Example: ``policy_differences({"profile": "cm2007"}, load_policy("site.toml"))``.
+    """
+    if not previous:
+        return ["the baseline records no policy"]
+    out = []
+    now = policy.profile
+    before = (previous.get("profile"), previous.get("version"))
+    if before != (now.name, now.version):
+        out.append(f"profile {before[0]} {before[1]} -> {now.name} {now.version}")
+    if previous.get("wildcard") != policy.wildcard:
+        out.append(f"wildcard {previous.get('wildcard')} -> {policy.wildcard}")
+    servers = [{"name": s.name, "fqdn": s.fqdn, "addresses": list(s.addresses)} for s in policy.site.servers]
+    if _servers(previous.get("servers")) != _servers(servers):
+        site = previous.get("site")
+        out.append(f"the site's servers differ (baseline site {site}, this run {policy.site.file})")
+    return out

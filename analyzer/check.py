@@ -45,7 +45,17 @@ from .sources import expand
 from .timewindow import TimeWindow, resolve_window
 from .verdicts import SEVERITIES, SEVERITY_RANK, VERDICTS, judge
 
-__all__ = ["SEVERITIES", "STAGES", "VERDICTS", "CheckResult", "Plan", "check_flows", "judge_batch", "run_check"]
+__all__ = [
+    "SEVERITIES",
+    "STAGES",
+    "VERDICTS",
+    "CheckResult",
+    "Plan",
+    "check_flows",
+    "judge_batch",
+    "nothing_to_judge",
+    "run_check",
+]
 
 STAGES = ("reading", "evidence", "judging", "reports")
 """The stages a check reports progress in, in order: reading the logs (flows that name their
@@ -125,10 +135,19 @@ class CheckResult:
     def fails(self, fail_on: str = "high") -> bool:
         """Whether a finding is at or above ``fail_on`` (one of :data:`SEVERITIES`, or ``"none"``:
         never, for runs that only report)."""
+        return self.failing(fail_on) > 0
+
+    def failing(self, fail_on: str = "high") -> int:
+        """How many findings are at or above ``fail_on`` (0 for ``"none"``)."""
         if fail_on == "none":
-            return False
+            return 0
         limit = SEVERITY_RANK[fail_on]
-        return any(SEVERITY_RANK[s] <= limit for s in self.findings["severity"].to_list() if s in SEVERITY_RANK)
+        return sum(1 for s in self.findings["severity"].to_list() if s in SEVERITY_RANK and SEVERITY_RANK[s] <= limit)
+
+    def nothing_to_judge(self) -> str | None:
+        """Why this check judged no flow of the site's servers, in one line (None when it judged
+        some). See :func:`nothing_to_judge`."""
+        return nothing_to_judge(self.read.files, self.summary, self.outside_window, self.window)
 
     def to_pandas(self) -> dict:
         """The frames as pandas DataFrames, by name: ``flows`` (all of them: this loads the flows
@@ -145,6 +164,42 @@ class CheckResult:
         from .api import check_html
 
         return check_html(self)
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 flow"``, ``"2 flows"``, with thousands separators."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def nothing_to_judge(files, summary: dict[str, int], outside_window: int, window: TimeWindow) -> str | None:
+    """Why a check judged no flow of the site's servers, in one line; None when it judged some.
+
+    From counts alone (per-file summaries, flows per verdict, flows outside the window), so a
+    streaming check computes it the same way. The reasons, in the order they are tested: no log
+    files, no file recognised as a log, files without lines, lines but no flows, every flow
+    outside the window, flows but none from or to a server of the site.
+
+    Example: ``nothing_to_judge([], {}, 0, TimeWindow())`` is ``"no log files found"``.
+    """
+    if any(n for verdict, n in summary.items() if verdict != "out-of-scope"):
+        return None
+    logs = [f for f in files if f.kind != "dns"]
+    lines = sum(f.lines for f in logs)
+    flows = sum(f.records for f in logs if f.kind == "flows")
+    unknown = sum(1 for f in logs if f.status.startswith("skipped"))
+    read = f"{plural(len(logs), 'file')}, {plural(lines, 'line')}"
+    if not logs:
+        return "no log files found"
+    if unknown == len(logs):
+        return f"no file recognised as a log ({plural(len(logs), 'file')})"
+    if not lines:
+        return f"no lines in {plural(len(logs), 'file')}"
+    if not flows:
+        return f"no flows in {read} (every line rejected or skipped)"
+    if outside_window and outside_window >= flows:
+        return f"all {plural(flows, 'flow')} outside {window.describe()} ({read})"
+    inside = flows - outside_window
+    return f"no flows from or to the site's servers among {plural(inside, 'flow')} ({read})"
 
 
 def check_flows(flows: pl.DataFrame, policy: Policy) -> pl.DataFrame:

@@ -15,7 +15,6 @@ OpenSSL at another one).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
@@ -28,6 +27,7 @@ import polars as pl
 
 from . import __version__
 from .baseline import changes, current_only
+from .controls import dumps
 from .errors import AnalyzerError
 from .verdicts import SEVERITIES, SEVERITY_RANK
 
@@ -329,7 +329,7 @@ def post_webhook(url: str, payload: dict, *, timeout: float = TIMEOUT) -> None:
     import urllib.error
     import urllib.request
 
-    data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    data = dumps(payload).encode("utf-8")
     request = urllib.request.Request(
         check_webhook(url),
         data=data,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from .controls import inert_frame
 from .errors import AnalyzerError
 
 if TYPE_CHECKING:  # imported where used: pyarrow takes 0.1 s to import, and few commands write
@@ -41,7 +42,8 @@ def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
     # CSV has no enum or nested types: write enums as text.
     casts = [pl.col(n).cast(pl.String) for n, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical)]
     frame = frame.with_columns(casts) if casts else frame
-    return neutralize_formulas(frame)
+    # Control characters made visible first: a cell starting with ESC is then "\x1b...", safe.
+    return neutralize_formulas(inert_frame(frame))
 
 
 def format_of(path: str | Path) -> str:
@@ -227,3 +229,72 @@ class FrameWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _nearest_existing(path: Path) -> Path:
+    here = path
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    return here
+
+
+def _probe(folder: Path, label: str, shown: str) -> None:
+    """Create and remove a file in ``folder``: the one test of writability that also holds for
+    root, read-only file systems and network mounts."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".analyzer-probe-"):
+            pass
+    except OSError as exc:
+        raise AnalyzerError(f"{label} {shown}: cannot write in {folder}: {exc.strerror or exc}") from None
+
+
+def check_output_folder(path: str | Path, label: str = "-o") -> Path:
+    """Make sure ``path`` is, or can be created as, a folder we can write in; create it.
+
+    Called before the work starts, so a mistyped or read-only output path costs a second, not a
+    whole run. Raises :class:`AnalyzerError` with one plain line: an existing file, a path under
+    a file, a folder that cannot be created or is not writable.
+    Example: ``check_output_folder("out")``.
+    """
+    folder = Path(path)
+    shown = str(path)
+    if folder.exists() and not folder.is_dir():
+        raise AnalyzerError(f"{label} {shown}: is a file, not a folder (give a folder for the results)")
+    base = _nearest_existing(folder)
+    if not base.is_dir():
+        raise AnalyzerError(f"{label} {shown}: cannot create a folder under the file {base}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AnalyzerError(f"{label} {shown}: cannot create the folder: {exc.strerror or exc}") from None
+    _probe(folder, label, shown)
+    return folder
+
+
+def check_output_file(path: str | Path, label: str = "-o") -> Path:
+    """Make sure ``path`` can be written as a file (.parquet or .csv) before the work starts:
+    not a folder, its folder creatable and writable, and the file itself writable if it exists.
+    Example: ``check_output_file("flows.parquet")``."""
+    file = Path(path)
+    shown = str(path)
+    format_of(file)
+    if file.is_dir():
+        raise AnalyzerError(f"{label} {shown}: is a folder (give a file name ending in .parquet or .csv)")
+    parent = file.parent
+    base = _nearest_existing(parent)
+    if not base.is_dir():
+        raise AnalyzerError(f"{label} {shown}: cannot create a file under the file {base}")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AnalyzerError(f"{label} {shown}: cannot create its folder: {exc.strerror or exc}") from None
+    _probe(parent, label, shown)
+    if file.exists():
+        try:
+            with open(file, "ab"):
+                pass
+        except OSError as exc:
+            raise AnalyzerError(f"{label} {shown}: not writable: {exc.strerror or exc}") from None
+    return file

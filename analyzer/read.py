@@ -35,6 +35,9 @@ class FileSummary:
     skipped: dict[str, int] = field(default_factory=dict)
     first_reject_line: int | None = None
     decode_errors: int = 0
+    damage: str | None = None
+    """Why the file's text ended early (a truncated or corrupt compressed file), with the line
+    it ended after; its lines up to there are read. An evidence gap, shown per file."""
     notes: dict[str, object] = field(default_factory=dict)
     status: str = "read"
     """``read``, or why the file was passed over (only for files found in a folder)."""
@@ -42,6 +45,26 @@ class FileSummary:
     @property
     def skipped_total(self) -> int:
         return sum(self.skipped.values())
+
+    @property
+    def lost_events(self) -> int:
+        """Events the log itself says were lost (pfirewall ``INFO-EVENTS-LOST`` totals)."""
+        value = self.notes.get("lost_events", 0)
+        return int(value) if isinstance(value, int | float) else 0
+
+    @property
+    def gaps(self) -> list[str]:
+        """The file's evidence gaps, one phrase each: traffic that happened but that this file
+        cannot show (lost events, text cut by damage, bytes that had to be replaced). A verdict
+        of "nothing blocked" holds only as far as the evidence goes, so every output lists them."""
+        out = []
+        if self.damage:
+            out.append(self.damage)
+        if self.lost_events:
+            out.append(f"{self.lost_events:,} firewall events lost (INFO-EVENTS-LOST)")
+        if self.decode_errors:
+            out.append(f"{self.decode_errors:,} undecodable bytes replaced")
+        return out
 
     def as_row(self) -> dict:
         return {
@@ -55,6 +78,8 @@ class FileSummary:
             "skipped": self.skipped_total,
             "first_reject_line": self.first_reject_line,
             "decode_errors": self.decode_errors,
+            "lost_events": self.lost_events,
+            "damage": self.damage,
         }
 
 
@@ -70,6 +95,8 @@ FILES_SCHEMA = pl.Schema(
         "skipped": pl.Int64,
         "first_reject_line": pl.Int64,
         "decode_errors": pl.Int64,
+        "lost_events": pl.Int64,
+        "damage": pl.String,
     }
 )
 
@@ -205,7 +232,9 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
     parts = parser.parse_file(src, head, ctx) if parser.parse_file is not None else None
     if parts is None:
         parts = _parse_chunks(parser, src, ctx, on_bytes)
-    for n_lines, decode_errors, out in parts:
+    for n_lines, decode_errors, out, damage in parts:
+        if damage is not None:
+            summary.damage = damage
         n_skipped = sum(out.skipped.values())
         if out.records.height + out.rejects.height + n_skipped != n_lines:
             raise AnalyzerError(
@@ -260,7 +289,7 @@ def _parse_chunks(parser: Parser, src: SourceFile, ctx: ParseContext, on_bytes) 
     else:
         parsed = ((chunk, run(chunk, ctx)) for chunk in chunks)
     for chunk, out in parsed:
-        yield Parsed(chunk.lines.height, chunk.decode_errors, out)
+        yield Parsed(chunk.lines.height, chunk.decode_errors, out, chunk.damage)
 
 
 def _parse_concurrently(

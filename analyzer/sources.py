@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import bz2
 import glob as globlib
-import gzip
 import io
 import os
 import re
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +32,7 @@ CHUNK_BYTES = 16 * 1024 * 1024
 that a multi-gigabyte log never sits in memory whole."""
 
 _MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\x28\xb5\x2f\xfd": "zstd"}
+_KIND_MAGIC = {kind: magic for magic, kind in _MAGIC.items()}
 _COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".zstd")
 _ROTATION = re.compile(
     r"^(?P<base>.*?)(?:[.-](?P<date>(?:19|20)\d{6}(?:\d{2})?(?:-\d+)?)|\.(?P<n>\d+)|\.(?P<old>old))?$"
@@ -62,6 +63,10 @@ class LineChunk:
     """Columns ``line_no`` (Int64, from 1) and ``text`` (String, without line end)."""
     decode_errors: int
     """Bytes that were not valid UTF-8 and were replaced by U+FFFD."""
+    damage: str | None = None
+    """Set on the last chunk of a compressed file that ends in damage (truncated, or a corrupt
+    member): what is wrong, e.g. ``"truncated (compressed data ends before its end marker)"``.
+    The chunk's lines are every line read up to the damage."""
     data: bytes | None = None
     """The UTF-8 bytes ``lines`` were split from, exactly (each line ended by a newline but
     perhaps the file's last), for parsers that read them directly (polars' CSV reader, say);
@@ -145,22 +150,97 @@ def compression_of(path: Path) -> str | None:
     return None
 
 
+_TRUNCATED = "truncated (the compressed data ends before its end marker)"
+
+
+class _Decompressed(io.RawIOBase):
+    """Decompression of every member (frame) of a gzip, bzip2 or zstd file
+    that keeps what it decompressed up to damage instead of losing it: a truncated file (a
+    rotation interrupted, a copy in progress) or a corrupt member gives all the text before it,
+    then ends, with ``damage`` saying what was wrong."""
+
+    _PIECE = 64 * 1024
+    """Compressed bytes decompressed at a time; what they inflate to is handed out in reads."""
+
+    def __init__(self, raw: BinaryIO, kind: str):
+        self._raw = raw
+        self._kind = kind
+        self._unzip = self._new()
+        self._started = False  # the current member has begun
+        self._pending = b""
+        self._done = False
+        self.damage: str | None = None
+
+    def _new(self):
+        if self._kind == "gzip":
+            return zlib.decompressobj(wbits=31)
+        if self._kind == "bzip2":
+            return bz2.BZ2Decompressor()
+        import zstandard  # a dependency; imported here as few inputs are zstd
+
+        return zstandard.ZstdDecompressor().decompressobj()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = size if size is not None and size >= 0 else 1 << 62
+        out = [self._pending]
+        have = len(self._pending)
+        while have < want and not self._done:
+            piece = self._more()
+            out.append(piece)
+            have += len(piece)
+        data = b"".join(out)
+        self._pending = data[want:]
+        return data[:want]
+
+    def _more(self) -> bytes:
+        raw = self._raw.read(self._PIECE)
+        if not raw:
+            self._done = True
+            if self._started:
+                self.damage = _TRUNCATED
+            return self._unzip.flush() if self._started and self._kind == "gzip" else b""
+        return self._feed(raw)
+
+    def _feed(self, raw: bytes) -> bytes:
+        out = []
+        while raw:
+            if not self._started:
+                raw = raw.lstrip(b"\x00") if self._kind == "gzip" else raw  # padding gzip tolerates
+                if not raw:
+                    break
+                if not raw.startswith(_KIND_MAGIC[self._kind][: len(raw)]):
+                    self._done = True
+                    self.damage = "corrupt compressed data (what follows a member is not another member)"
+                    break
+            try:
+                out.append(self._unzip.decompress(raw))
+            except Exception as exc:  # zlib.error, OSError of bz2, zstandard.ZstdError: corrupt data
+                if not isinstance(exc, zlib.error | OSError | EOFError) and "zstandard" not in type(exc).__module__:
+                    raise
+                self._done = True
+                self.damage = f"corrupt compressed data ({exc})"
+                break
+            self._started = True
+            if not self._unzip.eof:
+                break
+            raw = self._unzip.unused_data  # the end of a member: another may follow (cat a.gz b.gz)
+            self._unzip = self._new()
+            self._started = False
+        return b"".join(out)
+
+
 def open_binary(src: SourceFile) -> tuple[BinaryIO, BinaryIO]:
     """Open ``src`` decompressed. Returns (stream, raw file) so callers can report progress
-    in bytes of the file on disk."""
+    in bytes of the file on disk. A compressed stream has a ``damage`` attribute: None, or what
+    was wrong when it ended early (its text up to the damage has been read)."""
     kind = compression_of(src.path)
     raw = open(src.path, "rb")  # noqa: SIM115 - closed by the caller with the stream
     try:
-        if kind == "gzip":
-            return gzip.GzipFile(fileobj=raw), raw
-        if kind == "bzip2":
-            return bz2.BZ2File(raw), raw
-        if kind == "zstd":
-            try:
-                import zstandard
-            except ImportError as exc:  # pragma: no cover - zstandard is a dependency
-                raise InputError("zstd file but the zstandard package is missing", file=src.name) from exc
-            return zstandard.ZstdDecompressor().stream_reader(raw), raw
+        if kind is not None:
+            return _Decompressed(raw, kind), raw
         return raw, raw
     except Exception:
         raw.close()
@@ -216,12 +296,21 @@ def iter_chunks(
 
 def _chunks(stream, raw, chunk_bytes, progress) -> Iterator[LineChunk]:
     line = 1
+    last: LineChunk | None = None
     for data in _blocks(stream, raw, chunk_bytes):
         frame, errors = _lines_frame(data, line)
         line += frame.height
         if progress is not None:
             progress(raw.tell())
-        yield LineChunk(frame, errors, None if errors else data)
+        if last is not None:
+            yield last
+        last = LineChunk(frame, errors, data=None if errors else data)
+    damage = getattr(stream, "damage", None)
+    if damage is not None:  # known only at the end: it goes on the last chunk (maybe of no lines)
+        last = last or LineChunk(_lines_frame(b"", 1)[0], 0)
+        last.damage = f"{damage} after line {line - 1:,}"
+    if last is not None:
+        yield last
     if progress is not None:
         progress(raw.tell())
 
@@ -383,3 +472,31 @@ def prefetch(chunks: Iterator[LineChunk], depth: int = 1) -> Iterator[LineChunk]
     finally:
         stop.set()
         thread.join()
+
+
+def decode_text(data: bytes) -> str:
+    """Text of a small file (a site file, a profile, a baseline) decoded as the logs are: a UTF-8
+    BOM is dropped, UTF-16 with a BOM (what PowerShell 5 and Notepad write) is decoded, anything
+    else must be UTF-8. Raises :class:`UnicodeDecodeError` whose ``start`` is the byte offset of
+    the first undecodable byte. Example: ``decode_text(b"\\xff\\xfek\\x00")`` is ``"k"``."""
+    if data.startswith(_UTF16_BOMS):
+        codec = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
+        try:
+            return data[2:].decode(codec)
+        except UnicodeDecodeError as exc:
+            raise UnicodeDecodeError(codec, data, exc.start + 2, exc.end + 2, exc.reason) from None
+    if data.startswith(_UTF8_BOM):
+        try:
+            return data[3:].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnicodeDecodeError("utf-8", data, exc.start + 3, exc.end + 3, exc.reason) from None
+    return data.decode("utf-8")
+
+
+def undecodable(exc: UnicodeDecodeError) -> str:
+    """One line about a text file that is not UTF-8 (nor UTF-16 with a BOM): where and what."""
+    byte = exc.object[exc.start : exc.start + 1]
+    return (
+        f"not UTF-8 text: byte 0x{byte.hex()} at offset {exc.start} cannot be decoded "
+        "(save the file as UTF-8, or UTF-16 with a BOM)"
+    )

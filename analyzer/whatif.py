@@ -24,6 +24,7 @@ import polars as pl
 
 from .aggregates import coverage, remote_side
 from .check import check_flows
+from .controls import dumps
 from .errors import AnalyzerError
 from .match import match_hosts
 from .policy import Policy, diff_profiles
@@ -398,7 +399,6 @@ def whatif_markdown(result: WhatIf) -> str:
 
 def write_whatif(result: WhatIf, outdir: str | Path) -> list[Path]:
     """whatif.csv (the verdict moves), whatif.json (everything) and whatif.md into ``outdir``."""
-    import json
 
     from .output import write_frame
 
@@ -406,7 +406,7 @@ def write_whatif(result: WhatIf, outdir: str | Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     csv, js, mdfile = folder / "whatif.csv", folder / "whatif.json", folder / "whatif.md"
     write_frame(result.changes, csv)
-    js.write_text(json.dumps(whatif_document(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    js.write_text(dumps(whatif_document(result), indent=2) + "\n", encoding="utf-8")
     mdfile.write_text(whatif_markdown(result), encoding="utf-8")
     return [csv, js, mdfile]
 

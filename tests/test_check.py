@@ -123,6 +123,10 @@ def test_writers_are_deterministic_and_complete(squid_log, tmp_path):
         "records": 6,
         "rejects": 0,
         "skipped": 0,
+        "lost_events": 0,
+        "decode_errors": 0,
+        "damage": None,
+        "evidence_gaps": [],
     }
     assert doc["policy"]["profile"] == "cm2007" and doc["policy"]["wildcard"] == "subdomains"
     assert doc["timezone"] == "Europe/Berlin"

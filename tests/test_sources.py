@@ -134,8 +134,38 @@ def test_missing_paths_are_errors(tmp_path):
         expand([str(tmp_path / "*.nothing")])
 
 
-def test_corrupt_gzip_is_one_line_error(write):
-    data = gzip.compress(b"line\n" * 1000)
-    path = write("cut.log.gz", data[: len(data) // 2])
-    with pytest.raises(InputError, match="cannot read"):
-        _read(path)
+LINES = b"".join(b"line %06d of a rotated log\n" % i for i in range(1, 200_001))
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [gzip.compress, bz2.compress, lambda b: zstandard.ZstdCompressor().compress(b)],
+    ids=["gzip", "bzip2", "zstd"],
+)
+def test_truncated_file_gives_every_line_up_to_the_damage(write, encode):
+    """Item 5: a rotation interrupted or a copy in progress reads up to the cut, and says so."""
+    data = encode(LINES)
+    frame, _, chunks = _read(write("cut.log.gz", data[: len(data) // 2]))
+    n = frame.height
+    assert n > 1000 and frame["line_no"].to_list() == list(range(1, n + 1))
+    whole = [f"line {i:06d} of a rotated log" for i in range(1, n)]
+    assert frame["text"].to_list()[:-1] == whole  # all but the last line, which may be cut
+    assert chunks[-1].damage == f"truncated (the compressed data ends before its end marker) after line {n:,}"
+    assert all(c.damage is None for c in chunks[:-1])
+
+
+def test_corrupt_member_between_good_ones_reads_the_members_before_it(write):
+    good = gzip.compress(b"a\nb\n")
+    bad = bytearray(gzip.compress(LINES[:5000]))
+    bad[30:50] = b"\xff" * 20
+    frame, _, chunks = _read(write("mid.log.gz", good + bytes(bad) + good))
+    assert frame["text"].to_list()[:2] == ["a", "b"]
+    assert chunks[-1].damage.startswith("corrupt compressed data (")
+    assert chunks[-1].damage.endswith(f"after line {frame.height:,}")
+
+
+def test_members_concatenated_read_whole(write):
+    frame, _, chunks = _read(write("cat.log.gz", gzip.compress(b"a\nb\n") + gzip.compress(b"c\n")))
+    assert frame["text"].to_list() == ["a", "b", "c"] and chunks[-1].damage is None
+    frame, _, chunks = _read(write("cat.log.bz2", bz2.compress(b"a\n") + bz2.compress(b"b\n")))
+    assert frame["text"].to_list() == ["a", "b"] and chunks[-1].damage is None

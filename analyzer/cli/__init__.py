@@ -13,6 +13,7 @@ import sys
 from types import MappingProxyType
 
 from .. import __version__
+from ..controls import inert
 from ..errors import AnalyzerError
 from . import check, formats, parse, policy, profiles, remediate, whatif
 
@@ -33,7 +34,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # usage errors exit 2 with one line, like ours
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{inert(self.prog)}: error: {inert(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,22 +55,29 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 findings at --fail-on, 2 bad input)."""
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # plain `analyzer`: what it can do
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     try:
         return args._run(args)
     except AnalyzerError as exc:
-        print(f"analyzer: error: {exc}", file=sys.stderr)
+        print(f"analyzer: error: {inert(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("analyzer: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # the disk filled up, a file vanished: what and where, in one line
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"analyzer: error: {inert(where)}{inert(exc.strerror or exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # a bug: still one line, with the traceback on request
         if os.environ.get("ANALYZER_DEBUG"):
             raise
         print(
-            f"analyzer: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+            f"analyzer: internal error: {type(exc).__name__}: {inert(str(exc).splitlines()[0] if str(exc) else '')} "
             "(set ANALYZER_DEBUG=1 for the traceback, and please report it)",
             file=sys.stderr,
         )

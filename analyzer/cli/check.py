@@ -2,11 +2,11 @@
 
 Reads the logs (and --dns evidence), attributes IP-only flows, keeps the flows of the site's
 update servers, matches them against the allow-list profile and the hierarchy, and writes
-OUTDIR/findings.json, findings.csv, coverage.csv and flows.parquet (plus any other registered
-report). Then, when asked, mails report.md with report.html and findings.csv attached
+OUTDIR/findings.json, findings.csv, coverage.csv, rejects.csv and flows.parquet (plus any other
+registered report). Then, when asked, mails report.md with report.html and findings.csv attached
 (--mail-to) and posts a JSON summary to a webhook (--webhook). Exit code 0 when no finding is at
-or above --fail-on (default high), 1 when one is, 2 on bad input or usage, 3 when a delivery
-failed (every file is written by then).
+or above --fail-on (default high), 1 when one is, 2 on bad input or usage, 3 when there was
+nothing to judge, 4 when a delivery failed (every file is written by then).
 """
 
 from __future__ import annotations
@@ -18,15 +18,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..aggregates import FINDINGS_SCHEMA
+from ..check import plural as _plural
 from ..delivery import PASSWORD_ENV
 from ..errors import AnalyzerError
 from ..parsers.base import ParseOptions
 from ..verdicts import SEVERITIES, VERDICTS
-from .common import add_dns_window_argument, add_input_arguments, files_table, print_table, stage_bar
+from .common import add_dns_window_argument, add_input_arguments, files_table, gap_lines, print_table, say, stage_bar
+
+EXIT_NOTHING = 3
+"""Exit code of a check that had nothing to judge (no lines, no flows of the servers, none in the
+window): a scheduler pointed at a wrong or rotated-away path must not be told all is well."""
 
 
 def add_arguments(parser) -> None:
-    add_input_arguments(parser)
+    add_input_arguments(parser, tz_default="the site's timezone, else UTC")
     parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file (servers, hierarchy, policy)")
     parser.add_argument("--profile", metavar="NAME", help="allow-list profile instead of the site's (name or file)")
     parser.add_argument("--dns", nargs="+", default=[], metavar="PATH", help="DNS evidence files for IP-only flows")
@@ -41,6 +46,11 @@ def add_arguments(parser) -> None:
         help="a previous run's findings.json: mark each finding new, persisting or resolved",
     )
     parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help=f"exit 0 (with a warning) when there is nothing to judge, instead of {EXIT_NOTHING}",
+    )
+    parser.add_argument(
         "--fail-on",
         default="high",
         choices=(*SEVERITIES, "none"),
@@ -49,12 +59,12 @@ def add_arguments(parser) -> None:
     add_delivery_arguments(parser)
 
 
-EXIT_DELIVERY = 3
+EXIT_DELIVERY = 4
 """Exit code when the mail or the webhook could not be delivered (after every output is written)."""
 
 
 def add_delivery_arguments(parser) -> None:
-    group = parser.add_argument_group("delivery", "after every output is written; a failure is one line and exit 3")
+    group = parser.add_argument_group("delivery", "after every output is written; a failure is one line and exit 4")
     group.add_argument(
         "--mail-to", action="append", default=[], metavar="ADDR", help="mail the report to ADDR (repeat, or a,b)"
     )
@@ -129,14 +139,15 @@ def _attempt(send, done: str, quiet: bool) -> bool:
 def run(args) -> int:
     # Imported here: the other commands do not need the checking and reporting machinery.
     from ..api import write_reports
-    from ..baseline import changes, compare, load_baseline
+    from ..baseline import baseline_policy, changes, compare, load_baseline, policy_differences
     from ..check import run_check
+    from ..output import check_output_folder
 
     options = ParseOptions(tz=args.tz or "UTC", squid_logformat=args.squid_logformat)
     # Read the baseline first: a bad one should fail in a second, not after the whole check.
     baseline = load_baseline(args.baseline, FINDINGS_SCHEMA) if args.baseline else None
-    outdir = Path(args.output)
     mail, webhook = delivery_settings(args)  # a bad address or server fails now, not after the check
+    outdir = check_output_folder(args.output, "-o")  # before the work: a bad path fails in a second
     with stage_bar(args.quiet) as progress:
         result = run_check(
             args.paths,
@@ -153,26 +164,47 @@ def run(args) -> int:
             progress=progress,
             output=outdir,  # flows.parquet is written there as the flows are judged
         )
-        failing = result.fails(args.fail_on)  # only this run's findings count, never resolved ones
+        failing = result.failing(args.fail_on)  # only this run's findings count, never resolved ones
         if baseline is not None:
             result.findings = compare(result.findings, baseline)
         written = write_reports(result, outdir, progress=progress)
+    if baseline is not None and not args.quiet:
+        differences = policy_differences(baseline_policy(args.baseline), result.policy)
+        if differences:
+            say(
+                f"analyzer: warning: the baseline {args.baseline} was made under another policy "
+                f"({'; '.join(differences)}): new and resolved findings may come from that change",
+                err=True,
+            )
     # On a terminal: the inputs, the summary and where things went; piped or in a scheduler's
     # log: the summary alone; --quiet: nothing (the exit code speaks).
     terminal = sys.stdout.isatty()
     if terminal:
         print_table(files_table(result.read), args.quiet)
+    elif not args.quiet:  # the inputs table shows them on a terminal; a scheduler's log needs them too
+        for line in gap_lines(result.read):
+            say(line)
     print_table(summary_table(result), args.quiet)
     if baseline is not None and not args.quiet:
         diff = changes(result.findings)
-        print(f"since the baseline: {diff['new']} new, {diff['resolved']} resolved, {diff['persisting']} persisting")
+        say(f"since the baseline: {diff['new']} new, {diff['resolved']} resolved, {diff['persisting']} persisting")
+    if result.outside_window and not args.quiet:
+        say(f"{result.outside_window:,} flows outside {result.window.describe()} not judged")
     if terminal and not args.quiet:
         never = result.coverage.filter(result.coverage["status"] == "never-seen").height
-        print(f"coverage: {result.coverage.height - never} of {result.coverage.height} required flows seen")
-        if result.outside_window:
-            print(f"{result.outside_window:,} flows outside {result.window.describe()} not judged")
-        print("written: " + ", ".join(str(p) for p in written))
-    if not deliver(result, outdir, mail, webhook, args.quiet):
+        say(f"coverage: {result.coverage.height - never} of {result.coverage.height} required entries seen")
+        say("written: " + ", ".join(str(p) for p in written))
+    if failing and not args.quiet:
+        say(f"{_plural(failing, 'finding')} at or above {args.fail_on} (--fail-on {args.fail_on}): exit 1")
+    delivered = deliver(result, outdir, mail, webhook, args.quiet)  # the files are all written by now
+    if (why := result.nothing_to_judge()) is not None:
+        # One line, even with --quiet: it is what a scheduler's log must show.
+        where = " ".join(args.paths)
+        if not args.allow_empty:
+            say(f"analyzer: nothing to judge in {where}: {why}", err=True)
+            return EXIT_NOTHING
+        say(f"analyzer: warning: nothing to judge in {where}: {why} (--allow-empty)", err=True)
+    if not delivered:
         return EXIT_DELIVERY
     return 1 if failing else 0
 

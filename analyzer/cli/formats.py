@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.table import Table
 
 from ..parsers import REGISTRY
+from .common import print_table
 
 
 def add_arguments(parser) -> None:
@@ -19,5 +19,5 @@ def run(args) -> int:
     table.add_column("description")
     for name, parser in REGISTRY.items():
         table.add_row(name, parser.kind, parser.description)
-    Console().print(table)
+    print_table(table, False)
     return 0

@@ -11,10 +11,18 @@ from pathlib import Path
 import polars as pl
 
 from .. import attribution
-from ..output import FrameWriter, format_of, write_frame
+from ..output import FrameWriter, check_output_file, format_of, write_frame
 from ..read import read_logs
 from ..schema import FLOW_SCHEMA
-from .common import add_dns_window_argument, add_input_arguments, files_table, parse_options, print_table, progress_bar
+from .common import (
+    add_dns_window_argument,
+    add_input_arguments,
+    files_table,
+    parse_options,
+    print_table,
+    progress_bar,
+    say,
+)
 
 
 def add_arguments(parser) -> None:
@@ -35,9 +43,11 @@ _BATCH_ROWS = 256 * 1024
 
 
 def run(args) -> int:
-    format_of(args.output)
+    # Both outputs are checked before reading: the flows file must not be written only for the
+    # rejects file to fail afterwards.
+    check_output_file(args.output, "-o")
     if args.rejects:
-        format_of(args.rejects)
+        check_output_file(args.rejects, "--rejects")
     options = parse_options(args)
     window, use_ttl = attribution.dns_window(args.dns_window)
     dns = attribution.read_evidence(args.dns, options) if args.dns else None
@@ -99,8 +109,8 @@ def run(args) -> int:
         write_frame(result.rejects, args.rejects)
     print_table(files_table(result), args.quiet)
     if not args.quiet:
-        print(attributed)
-        print(f"{writer.rows:,} flows written to {args.output}")
+        say(attributed)
+        say(f"{writer.rows:,} flows written to {args.output}")
     return 0
 
 

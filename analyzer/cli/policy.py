@@ -12,14 +12,15 @@ from dataclasses import replace
 from rich.markup import escape
 from rich.table import Table
 
+from ..errors import UnknownNameError
 from ..policy import load_policy
 from ..policy.explain import explain_host, standalone_policy
 from ..policy.patterns import WILDCARD_MODES
-from .common import print_table
+from .common import print_table, say
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("action", choices=("explain",))
+    parser.add_argument("action", metavar="explain")
     parser.add_argument("host", metavar="HOST", help="a host name (or address) as a log would show it")
     parser.add_argument("--site", metavar="SITE.toml", help="the site file (profile, wildcard mode, servers)")
     parser.add_argument("--profile", metavar="NAME", help="allow-list profile instead of the site's")
@@ -27,6 +28,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    if args.action != "explain":
+        raise UnknownNameError("policy action", args.action, ["explain"])
     policy = load_policy(args.site, profile=args.profile) if args.site else standalone_policy(args.profile)
     if args.wildcard and args.wildcard != policy.wildcard:
         policy = replace(policy, site=replace(policy.site, wildcard=args.wildcard))
@@ -43,5 +46,5 @@ def run(args) -> int:
     table.caption = f"{unrelated} other entries concern other domains"
     print_table(table, False)
     for note in notes:
-        print(note)
+        say(note)
     return 0

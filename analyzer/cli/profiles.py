@@ -2,7 +2,8 @@
 
   analyzer profiles               the profiles, their documents and versions
   analyzer profiles show NAME     one profile's entries (scheme, port, kind, literal text)
-  analyzer profiles diff A B      host patterns added, removed, or changed in scheme from A to B
+  analyzer profiles diff A B      host patterns added, removed, or changed in scheme or port from A to
+                                  B, and peer ports added or removed
 
 NAME may also be a path to a profile file of the same form.
 """
@@ -12,18 +13,24 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import AnalyzerError
+from ..errors import AnalyzerError, UnknownNameError
 from ..policy import DEFAULT_PROFILE, builtin_names, diff_profiles, load_profile
 from .common import print_table
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("action", nargs="?", choices=("list", "show", "diff"), default="list")
+    parser.add_argument("action", nargs="?", metavar="list|show|diff", default="list")
     parser.add_argument("names", nargs="*", metavar="NAME", help="profile name(s) or file(s)")
 
 
+ACTIONS = {"list": 0, "show": 1, "diff": 2}
+"""Each action and how many profile names it takes."""
+
+
 def run(args) -> int:
-    want = {"list": 0, "show": 1, "diff": 2}[args.action]
+    if args.action not in ACTIONS:
+        raise UnknownNameError("profiles action", args.action, ACTIONS)
+    want = ACTIONS[args.action]
     if len(args.names) != want:
         usage = {"list": "profiles", "show": "profiles show NAME", "diff": "profiles diff A B"}[args.action]
         raise AnalyzerError(f"usage: analyzer {usage}")
@@ -72,5 +79,5 @@ def diff_table(a: str, b: str) -> Table:
     for row in rows:
         table.add_row(escape(row["host"]), row["change"], row["before"], row["after"])
     if not rows:
-        table.caption = "no differences in hosts or schemes"
+        table.caption = "no differences in hosts, schemes, ports or peer ports"
     return table

@@ -80,6 +80,9 @@ class Parsed(NamedTuple):
     lines: int
     decode_errors: int
     output: ParseOutput
+    damage: str | None = None
+    """Set on the last part of a file whose compressed data ends in damage (see
+    :attr:`analyzer.sources.LineChunk.damage`)."""
 
 
 @dataclass(frozen=True)

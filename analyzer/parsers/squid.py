@@ -427,9 +427,20 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
     if n_blank:
         lines = lines.filter(~blank)
     skipped = {"blank": n_blank} if n_blank else {}
-    if _custom(ctx.options):
-        flows, bad = squid_logformat.parse(lines, ctx, ctx.options.squid_logformat)
-        rejects = reject_frame(bad, bad["reason"] if "reason" in bad.columns else "", ctx, NAME)
+    if custom := _custom(ctx.options):
+        builtin, definitions = squid_logformat.builtin_and_custom(custom)
+        if not builtin:
+            flows, bad = squid_logformat.parse(lines, ctx, definitions)
+            rejects = reject_frame(bad, bad["reason"] if "reason" in bad.columns else "", ctx, NAME)
+            return ParseOutput(flows, rejects, skipped)
+        # A built-in name among custom definitions: the built-in reader first, the custom
+        # definitions for the lines it rejects.
+        flows, rejects = _parse_lines(lines, ctx, bool(lines["text"].str.ends_with("]").any()))
+        if definitions and rejects.height:
+            again = lines.filter(pl.col("line_no").is_in(rejects["line_no"].implode()))
+            more, bad = squid_logformat.parse(again, ctx, definitions)
+            flows = pl.concat([flows, more]).sort("line_no") if more.height else flows
+            rejects = reject_frame(bad, bad["reason"] if "reason" in bad.columns else "", ctx, NAME)
         return ParseOutput(flows, rejects, skipped)
     # Lines are independent of each other, and polars runs most of one frame's steps on one
     # core: parse slices of the chunk side by side (polars releases the GIL).
@@ -484,10 +495,10 @@ def sniff(head: list[str], options: ParseOptions) -> bool:
     lines = [ln for ln in head if ln.strip()][:20]
     if not lines:
         return False
-    if _custom(options):
-        hits = squid_logformat.count_matches(lines, options.squid_logformat)
-    else:
-        hits = sum(1 for ln in lines if _NATIVE_HEAD.match(ln) or _COMMON_HEAD.match(ln))
+    builtin, definitions = squid_logformat.builtin_and_custom(_custom(options) or "squid")
+    hits = sum(1 for ln in lines if _NATIVE_HEAD.match(ln) or _COMMON_HEAD.match(ln)) if builtin else 0
+    if definitions:
+        hits = max(hits, squid_logformat.count_matches(lines, definitions))
     return hits * 2 >= len(lines)
 
 

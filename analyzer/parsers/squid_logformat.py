@@ -353,6 +353,24 @@ def split_definitions(definition: str) -> list[str]:
     return [ln.strip() for ln in definition.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
 
 
+def builtin_and_custom(definition: str) -> tuple[bool, str]:
+    """Whether ``definition`` lists a built-in name (``squid``, ``common``, ``combined``, alone
+    on its line or as ``logformat squid``) among its definitions, and the other definitions.
+
+    Built-in formats are read by the built-in reader (more lenient than their spelled-out
+    definitions, with odd lines such as ``NONE/0.0`` requests); the others read what it rejects.
+    Example: ``builtin_and_custom("squid\n%ts.%03tu %>a ...")`` is ``(True, "%ts.%03tu %>a ...")``.
+    """
+    builtin, custom = False, []
+    for line in split_definitions(definition):
+        name = re.sub(r"^logformat\s+", "", line)
+        if name in BUILTIN_NAMES:
+            builtin = True
+        else:
+            custom.append(line)
+    return builtin, "\n".join(custom)
+
+
 def compile_all(definition: str) -> list[CompiledFormat]:
     """Compile every definition of ``definition`` (one per line)."""
     defs = split_definitions(definition)

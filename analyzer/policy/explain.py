@@ -4,6 +4,8 @@ the others do not. Behind ``analyzer policy explain HOST``.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 
 from ..errors import AnalyzerError
@@ -40,6 +42,7 @@ def explain_host(host: str, policy: Policy) -> tuple[str, list[Explanation], lis
         folded = fold_host(host)
     except PatternError as exc:
         raise AnalyzerError(f"cannot read host: {exc}") from None
+    _check_host(host, folded)
     rows = []
     for kind_set, profile, entry in policy.all_entries():
         covers, why = entry.target.host.explain(folded, policy.wildcard)
@@ -50,6 +53,11 @@ def explain_host(host: str, policy: Policy) -> tuple[str, list[Explanation], lis
     in_profile = [r for r in rows if r.covers and r.set == "profile"]
     if in_profile and required_by:
         notes.append(f"required of {', '.join(required_by)} (they synchronize from Microsoft Update)")
+    elif in_profile and not policy.site.servers:
+        notes.append(
+            f"in {policy.profile.name}: required of every server that synchronizes from Microsoft Update "
+            "(give --site to see which of yours do)"
+        )
     elif in_profile:
         notes.append("no server of the site synchronizes from Microsoft Update, so nothing requires it")
     elif any(r.covers and r.set == "other-role" for r in rows):
@@ -57,6 +65,24 @@ def explain_host(host: str, policy: Policy) -> tuple[str, list[Explanation], lis
     elif not any(r.covers for r in rows) and not notes:
         notes.append("no entry covers it: flows from a server to it are unexpected")
     return folded, rows, notes
+
+
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$")
+
+
+def _check_host(host: str, folded: str) -> None:
+    """A host name (letters, digits, hyphens, dots; at most 253 characters, labels of 1-63) or an
+    address; anything else (empty, spaces, a URL) is a one-line error rather than an answer."""
+    try:
+        ipaddress.ip_address(folded)
+        return
+    except ValueError:
+        pass
+    labels = folded.split(".")
+    if folded and len(folded) <= 253 and all(len(label) <= 63 and _LABEL.match(label) for label in labels):
+        return
+    why = "it is empty" if not host.strip() else "a host name has only letters, digits, hyphens and dots"
+    raise AnalyzerError(f"not a host name or address: '{host}' ({why}; e.g. download.windowsupdate.com)")
 
 
 def _server_notes(folded: str, policy: Policy) -> list[str]:

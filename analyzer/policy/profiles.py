@@ -33,6 +33,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import PolicyError, UnknownNameError
+from ..sources import decode_text, undecodable
 from .patterns import PatternError, Target, parse_target
 
 DEFAULT_PROFILE = "cm2007"
@@ -163,9 +164,11 @@ def load_profile(name_or_path: str, *, site_file: str | None = None) -> Profile:
     if site_file and not path.is_absolute():
         path = Path(site_file).parent / path
     try:
-        text = path.read_text(encoding="utf-8")
+        text = decode_text(path.read_bytes())
     except OSError as exc:
         raise PolicyError(f"cannot read profile file: {exc.strerror}", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(undecodable(exc), file=str(path)) from None
     return _parse(text, str(path))
 
 
@@ -254,32 +257,58 @@ def parse_entry(raw: object, file: str, where: str, source: Source) -> Entry:
         raise PolicyError(f"cannot read entry '{literal}': {exc}", file=file, key=where) from None
 
 
-def diff_profiles(a: Profile, b: Profile) -> list[dict]:
-    """What changed from ``a`` to ``b``, per host pattern: added, removed, or changed in scheme.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
-    Returns rows ``{"host", "change", "before", "after"}`` (schemes as "http, https"), sorted by
-    host. Example: ``diff_profiles(load_profile("cm2007"), load_profile("cmcb"))`` lists
+
+def diff_profiles(a: Profile, b: Profile) -> list[dict]:
+    """What changed from ``a`` to ``b``, per host pattern and peer port: added, removed, or
+    changed in scheme or port (matching depends on both).
+
+    Returns rows ``{"host", "change", "before", "after"}``, sorted by host; a host's schemes are
+    shown as "http, https", with the port where it is not the scheme's default ("http:8080");
+    peer ports (Delivery Optimization's TCP 7680, say) come last, as host "(peer port)" and
+    "tcp/7680". Changes: "added", "removed", "scheme changed", "port changed".
+    Example: ``diff_profiles(load_profile("cm2007"), load_profile("cmcb"))`` lists
     ``test.stats.update.microsoft.com`` as removed.
     """
 
-    def schemes(p: Profile) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
+    def ways(p: Profile) -> dict[str, set[tuple[str, int]]]:
+        out: dict[str, set[tuple[str, int]]] = {}
         for e in p.entries:
-            out.setdefault(e.host, set()).add(e.scheme)
+            out.setdefault(e.host, set()).add((e.scheme, e.port))
         return out
 
-    sa, sb = schemes(a), schemes(b)
+    def shown(pairs: set[tuple[str, int]]) -> str:
+        return ", ".join(
+            scheme if _DEFAULT_PORTS.get(scheme) == port else f"{scheme}:{port}" for scheme, port in sorted(pairs)
+        )
+
+    wa, wb = ways(a), ways(b)
     rows = []
-    for host in sorted(sa.keys() | sb.keys(), key=lambda h: (h.lstrip("*."), h)):
-        before = ", ".join(sorted(sa.get(host, ())))
-        after = ", ".join(sorted(sb.get(host, ())))
-        if host not in sa:
+    for host in sorted(wa.keys() | wb.keys(), key=lambda h: (h.lstrip("*."), h)):
+        before, after = wa.get(host, set()), wb.get(host, set())
+        if host not in wa:
             change = "added"
-        elif host not in sb:
+        elif host not in wb:
             change = "removed"
-        elif before != after:
+        elif {s for s, _ in before} != {s for s, _ in after}:
             change = "scheme changed"
+        elif before != after:
+            change = "port changed"
         else:
             continue
-        rows.append({"host": host, "change": change, "before": before or "-", "after": after or "-"})
+        rows.append({"host": host, "change": change, "before": shown(before) or "-", "after": shown(after) or "-"})
+    pa = {(p.protocol, p.port) for p in a.ports}
+    pb = {(p.protocol, p.port) for p in b.ports}
+    for protocol, port in sorted(pa ^ pb):
+        text = f"{protocol}/{port}"
+        added = (protocol, port) in pb
+        rows.append(
+            {
+                "host": "(peer port)",
+                "change": "added" if added else "removed",
+                "before": "-" if added else text,
+                "after": text if added else "-",
+            }
+        )
     return rows

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import PolicyError
+from ..sources import decode_text, undecodable
 from .patterns import WILDCARD_MODES, PatternError, fold_host, parse_host
 from .profiles import DEFAULT_PROFILE, Entry, Source, parse_entry
 
@@ -151,9 +152,11 @@ def load_site(path: str | Path) -> Site:
     """
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = decode_text(Path(path).read_bytes())
     except OSError as exc:
         raise PolicyError(f"cannot read site file: {exc.strerror}", file=file) from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(undecodable(exc), file=file) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

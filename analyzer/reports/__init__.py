@@ -19,6 +19,7 @@ WRITERS = {
     "findings.json": machine.write_findings_json,
     "findings.csv": machine.write_findings_csv,
     "coverage.csv": machine.write_coverage_csv,
+    "rejects.csv": machine.write_rejects_csv,
     "flows.parquet": machine.write_flows_parquet,
     "findings.ocsf.json": ocsf.write,
     "charts": charts.write,

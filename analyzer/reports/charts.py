@@ -17,7 +17,6 @@ matplotlib's math parsing is switched off: a host name with ``$`` is text, not a
 from __future__ import annotations
 
 import io
-import re
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -35,6 +34,7 @@ import polars as pl
 from matplotlib.figure import Figure
 
 from .. import aggregates
+from ..controls import inert
 
 COLORS = {
     "allowed": "#2e7d32",
@@ -45,7 +45,6 @@ COLORS = {
 COVERAGE = {"seen-allowed": "allowed", "seen-blocked": "blocked", "never-seen": "never-seen"}
 TOP = 10
 LABEL_MAX = 48
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 # Everything that could vary between machines or runs is pinned here.
 STYLE = {
@@ -96,9 +95,9 @@ def timeline_counts(flows: pl.DataFrame | pl.LazyFrame, tz: str) -> tuple[pl.Dat
 
 
 def _label(text: str) -> str:
-    """A label from log text: control characters shown as escapes (matplotlib has no glyph for
-    them and warned), long labels shortened."""
-    text = CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    """A label from log text: control and bidi characters shown as escapes (matplotlib has no
+    glyph for them and warned; a bidi override would reorder the label), long labels shortened."""
+    text = inert(text)
     return text if len(text) <= LABEL_MAX else text[: LABEL_MAX - 1] + "…"
 
 
@@ -138,8 +137,10 @@ def timeline(data, tz: str) -> Figure:
 def unexpected_counts(flows: pl.DataFrame | pl.LazyFrame, top: int = TOP) -> pl.DataFrame:
     """The ``top`` destinations of unexpected traffic: destination, allowed, blocked, total.
 
-    A destination is the host name, or the address where no name is known. Ties are broken by
-    name so the order is stable. Example: ``unexpected_counts(result.flows, 5)``.
+    A destination is the host name, or the address where no name is known; for inbound traffic
+    (to a server) the destination is the server itself, so the remote party is shown instead, as
+    ``from ADDRESS``. Ties are broken by name so the order is stable.
+    Example: ``unexpected_counts(result.flows, 5)``.
     """
     return aggregates.top_destinations(aggregates.fold(flows).destinations, top)
 

@@ -13,6 +13,8 @@ import re
 
 from markupsafe import Markup
 
+from ..controls import inert
+
 # Characters CommonMark lets a backslash escape and that mean something inline (emphasis, code,
 # links, images, raw HTML, entities, table cells, strikethrough). Escaping each one keeps the
 # value literal while every renderer still shows the original character.
@@ -24,8 +26,8 @@ _ORDERED_START = re.compile(r"^(\s*\d{1,9})([.)])(?=\s|$)")
 # Autolinks: "scheme://" and "www." are recognised without brackets; breaking the sequence with a
 # backslash escape leaves the text unchanged to the eye but not a link.
 _AUTOLINK = re.compile(r"(?i)(:)(?=//)|(?<![\w.])(www)(\.)")
-# Line breaks would end the table row; other control characters have no business in a report.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# Tabs would read as indentation; other control characters are made visible by inert() first.
+_CONTROL = re.compile(r"\t+")
 
 
 def md(value: object) -> str:
@@ -42,7 +44,7 @@ def md(value: object) -> str:
         return str(value)
     if isinstance(value, bool | int | float):
         return str(value)
-    text = _CONTROL.sub(" ", str(value))
+    text = _CONTROL.sub(" ", inert(value))
     text = _INLINE.sub(r"\\\1", text)
     text = _AUTOLINK.sub(lambda m: "\\:" if m.group(1) else f"{m.group(2)}\\.", text)
     text = _ORDERED_START.sub(r"\1\\\2", text)
@@ -59,7 +61,7 @@ def md_code(value: object) -> Markup:
     """
     if value is None or value == "":
         return Markup("")
-    text = _CONTROL.sub(" ", str(value)).replace("|", "\\|")
+    text = _CONTROL.sub(" ", inert(value)).replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ")) else ""

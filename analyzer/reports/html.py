@@ -15,6 +15,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from ..controls import html_finalize
 from . import charts, view
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -35,6 +36,7 @@ def breakable(value: object) -> Markup:
 def environment() -> Environment:
     """The jinja2 environment of the HTML report (autoescape on for ``.html.j2``)."""
     env = Environment(
+        finalize=html_finalize,
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
         trim_blocks=True,

@@ -1,4 +1,5 @@
-"""Machine-readable outputs of a check: findings.json, findings.csv, coverage.csv, flows.parquet.
+"""Machine-readable outputs of a check: findings.json, findings.csv, coverage.csv, rejects.csv,
+flows.parquet.
 
 Deterministic: the same input gives byte-identical files (stable sort orders, no time of the run,
 times as ISO 8601 UTC). CSV cells that a spreadsheet would evaluate are neutralized.
@@ -6,13 +7,13 @@ times as ISO 8601 UTC). CSV cells that a spreadsheet would evaluate are neutrali
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
+from ..controls import dumps
 from ..output import write_frame
 from ..verdicts import VERDICTS
 
@@ -37,6 +38,10 @@ def findings_document(result) -> dict:
             "records": f.records,
             "rejects": f.rejects,
             "skipped": f.skipped_total,
+            "lost_events": f.lost_events,
+            "decode_errors": f.decode_errors,
+            "damage": f.damage,
+            "evidence_gaps": f.gaps,
         }
         for f in result.read.files
     ]
@@ -84,7 +89,7 @@ def write_findings_json(result, outdir: Path) -> Path:
     """OUTDIR/findings.json: inputs, summary, findings, coverage, policy and timezone."""
     path = Path(outdir) / "findings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(findings_document(result), indent=2, ensure_ascii=False)
+    text = dumps(findings_document(result), indent=2)  # control characters as \u escapes
     path.write_text(text + "\n", encoding="utf-8")
     return path
 
@@ -106,6 +111,16 @@ def write_coverage_csv(result, outdir: Path) -> Path:
     """OUTDIR/coverage.csv: every required entry and hierarchy pair per server, with its status."""
     path = Path(outdir) / "coverage.csv"
     write_frame(result.coverage, path)
+    return path
+
+
+def write_rejects_csv(result, outdir: Path) -> Path:
+    """OUTDIR/rejects.csv: every line that is not a flow (file, line, parser, reason, the line as
+    read), in file and line order; formula-safe and with control characters made visible like
+    every CSV. Only the header when every line was read."""
+    path = Path(outdir) / "rejects.csv"
+    rejects = result.read.rejects
+    write_frame(rejects.sort("source_file", "line_no") if rejects.height else rejects, path)
     return path
 
 

@@ -24,7 +24,6 @@ against the OCSF 1.5.0 models of ``py-ocsf-models`` (at 100,000 findings validat
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
@@ -32,6 +31,7 @@ from typing import TextIO
 import polars as pl
 
 from .. import __version__
+from ..controls import dumps
 from ..verdicts import VERDICTS
 
 OCSF_NAME = "findings.ocsf.json"
@@ -248,14 +248,18 @@ def write_events(events: Iterable[dict], file: TextIO) -> None:
     file.write("[")
     for i, event in enumerate(events):
         file.write(",\n" if i else "\n")
-        file.write(json.dumps(event, ensure_ascii=False))
+        file.write(dumps(event))  # log text stays inert: no raw DEL, C1 or bidi control in the file
     file.write("\n]\n")
 
 
 def write(result, outdir: str | Path) -> Path:
-    """OUTDIR/findings.ocsf.json: the check's findings as OCSF Compliance Findings."""
+    """OUTDIR/findings.ocsf.json: the check's findings as OCSF Compliance Findings, each with the
+    remediation text of :func:`analyzer.remediation.finding_remediation`."""
     path = Path(outdir) / OCSF_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
+    from ..remediation import finding_remediation  # the sentence per finding saying what to change
+
+    texts = finding_remediation(result.findings, result.policy)
     with path.open("w", encoding="utf-8") as file:
-        write_events(iter_events(result.findings, result.policy), file)
+        write_events(iter_events(result.findings, result.policy, texts), file)
     return path

@@ -123,18 +123,23 @@ def _inputs(read, zone: ZoneInfo) -> dict:
                 "file": f.file,
                 "format": f.format or f.status,
                 "lines": f.lines,
-                "flows": f.records,
+                # DNS answers are evidence, not flows: counted apart so the verdicts add up.
+                "flows": f.records if f.kind != "dns" else 0,
+                "answers": f.records if f.kind == "dns" else 0,
                 "rejects": f.rejects,
                 "skipped": f.skipped_total,
                 "first_reject": f.first_reject_line,
+                "gaps": list(getattr(f, "gaps", ())),
             }
         )
     return {
         "files": files,
         "lines": sum(f.lines for f in read.files),
-        "flows": sum(f.records for f in read.files),
+        "flows": sum(f["flows"] for f in files),
+        "answers": sum(f["answers"] for f in files),
         "rejects": sum(f.rejects for f in read.files),
         "skipped": sum(f.skipped_total for f in read.files),
+        "gaps": [f for f in files if f["gaps"]],
     }
 
 

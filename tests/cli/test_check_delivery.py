@@ -186,7 +186,7 @@ def test_starttls_asked_of_a_server_without_it_fails_after_every_file(plain_serv
     controller, inbox = plain_server
     out = tmp_path / "out"
     code = check(site, out, "--mail-to", "ops@example.com", "--smtp", f"127.0.0.1:{controller.port}", "--smtp-starttls")
-    assert code == 3
+    assert code == 4
     assert "does not offer STARTTLS" in one_error_line(capsys)
     assert inbox.messages == []  # never a fallback to a plain connection
     every_output(out)
@@ -205,7 +205,7 @@ def test_an_untrusted_certificate_is_refused(starttls_server, site, tmp_path, ca
         f"127.0.0.1:{controller.port}",
         "--smtp-starttls",
     )
-    assert code == 3
+    assert code == 4
     assert "is not trusted" in one_error_line(capsys)
     assert inbox.messages == []
 
@@ -216,7 +216,7 @@ def test_a_refused_login_is_one_line_without_the_password(starttls_server, site,
     out = tmp_path / "out"
     options = ("--smtp", f"127.0.0.1:{controller.port}", "--smtp-starttls", "--smtp-user", USER)
     code = check(site, out, "--mail-to", "ops@example.com", *options)
-    assert code == 3
+    assert code == 4
     err = one_error_line(capsys)
     assert f"refused the login of {USER}" in err and "-wrong" not in err
     # smtplib tries each mechanism the server offers (PLAIN, then LOGIN); all were refused.
@@ -227,7 +227,7 @@ def test_a_refused_login_is_one_line_without_the_password(starttls_server, site,
 def test_an_unreachable_server_is_one_line_and_exit_3_after_every_file(site, tmp_path, capsys):
     out = tmp_path / "out"
     code = check(site, out, "--mail-to", "ops@example.com", "--smtp", f"127.0.0.1:{free_port()}")
-    assert code == 3
+    assert code == 4
     assert "mail not sent: 127.0.0.1:" in one_error_line(capsys)
     every_output(out)
 
@@ -322,7 +322,7 @@ def test_a_webhook_error_is_one_line_without_the_secret_path(webhook_server, sit
     webhook_server.status = 500
     url = f"http://127.0.0.1:{webhook_server.server_port}/hooks/secret-token"
     out = tmp_path / "out"
-    assert check(site, out, "--webhook", url, "--fail-on", "none") == 3
+    assert check(site, out, "--webhook", url, "--fail-on", "none") == 4
     err = one_error_line(capsys)
     assert "webhook not delivered" in err and "HTTP 500" in err and "secret-token" not in err
     every_output(out)
@@ -331,6 +331,6 @@ def test_a_webhook_error_is_one_line_without_the_secret_path(webhook_server, sit
 def test_a_failed_mail_does_not_stop_the_webhook(webhook_server, site, tmp_path, capsys):
     url = f"http://127.0.0.1:{webhook_server.server_port}/hook"
     options = ("--mail-to", "ops@example.com", "--smtp", f"127.0.0.1:{free_port()}", "--webhook", url)
-    assert check(site, tmp_path / "out", *options) == 3
+    assert check(site, tmp_path / "out", *options) == 4
     assert "mail not sent" in one_error_line(capsys)
     assert len(webhook_server.received) == 1

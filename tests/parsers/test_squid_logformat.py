@@ -168,3 +168,30 @@ def test_custom_sample(make_lines):
     assert result.rejects["line_no"].to_list() == [5]
     assert set(result.flows["action"].unique()) == {"allowed", "blocked", "auth-required", "failed"}
     assert result.flows["src_port"].null_count() == 0
+
+
+CUSTOM = '%ts.%03tu %6tr %>a %>p %Ss/%03>Hs %<st %rm %ru %un %Sh/%<a %<p %mt "%{User-Agent}>h" "%{Host}>h"'
+KEY = ["line_no", "time", "src_ip", "dst_host", "dst_port", "action", "status", "bytes", "user"]
+
+
+@pytest.mark.parametrize("name", ["squid", "logformat squid"])
+def test_builtin_name_among_other_definitions(name):
+    """Item 14: a built-in name on its own line stands for its definition, beside custom ones."""
+    native = SAMPLES / "squid" / "access.log"
+    custom = SAMPLES / "squid-custom" / "access-custom.log"
+    both = read_logs([str(native), str(custom)], options=ParseOptions(squid_logformat=f"{name}\n{CUSTOM}"))
+    by_file = {f.file: f for f in both.files}
+    alone = read_logs([str(custom)], options=ParseOptions(squid_logformat=CUSTOM))
+    assert by_file[str(custom)].records == alone.files[0].records == alone.files[0].lines - 1  # one bad line
+    builtin = read_logs([str(native)])
+    mine = both.flows.filter(both.flows["source_file"] == str(native))
+    assert by_file[str(native)].records == builtin.files[0].records
+    assert mine.select(KEY).equals(builtin.flows.select(KEY))
+
+
+def test_combined_and_common_names_among_definitions():
+    combined = SAMPLES / "squid" / "access-combined.log"
+    read = read_logs([str(combined)], options=ParseOptions(squid_logformat="common\ncombined"))
+    builtin = read_logs([str(combined)])
+    assert read.files[0].records == builtin.files[0].records > 0
+    assert read.flows.select(KEY).equals(builtin.flows.select(KEY))

@@ -137,3 +137,24 @@ def test_profile_file_relative_to_site(tmp_path):
     assert p.name == "x" and p.entries[0].host == "a.example.com"
     with pytest.raises(PolicyError, match="cannot read profile file"):
         load_profile("missing.toml", site_file=str(tmp_path / "site.toml"))
+
+
+def _profile_file(tmp_path, name: str, body: str):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(HEAD.replace('name = "x"', f'name = "{name}"') + body, encoding="utf-8")
+    return load_profile(str(path))
+
+
+def test_diff_lists_port_changes(tmp_path):
+    """Item 13: matching depends on ports, so 80 -> 8080 is a change."""
+    a = _profile_file(tmp_path, "a", '[[entry]]\nhost = "x.test"\nscheme = "http"\n')
+    b = _profile_file(tmp_path, "b", '[[entry]]\nhost = "x.test"\nscheme = "http"\nport = 8080\n')
+    assert diff_profiles(a, b) == [{"host": "x.test", "change": "port changed", "before": "http", "after": "http:8080"}]
+
+
+def test_diff_lists_peer_ports():
+    rows = diff_profiles(load_profile("wu-client"), load_profile("delivery-optimization"))
+    peer = [(r["change"], r["before"], r["after"]) for r in rows if r["host"] == "(peer port)"]
+    assert peer == [("added", "-", "tcp/7680"), ("added", "-", "udp/3544")]
+    back = diff_profiles(load_profile("delivery-optimization"), load_profile("wu-client"))
+    assert [(r["change"], r["after"]) for r in back if r["host"] == "(peer port)"] == [("removed", "-")] * 2

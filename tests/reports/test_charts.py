@@ -58,6 +58,18 @@ def test_unexpected_top_destinations_sorted_with_stable_ties():
     assert charts.unexpected_counts(make_result(rows).flows, top=1).height == 1
 
 
+def test_unexpected_inbound_traffic_is_labelled_by_its_remote_party():
+    """Item 23: an inbound flow's destination is the server itself; the chart names who came in."""
+    inbound = flow("unexpected-allowed", "sup-cas.corp.example.com") | {
+        "direction_to_server": "inbound",
+        "src_ip": "203.0.113.9",
+        "dst_ip": "192.0.2.10",
+    }
+    rows = [inbound, flow("unexpected-allowed", "c.test"), flow("required-allowed", "download.windowsupdate.com")]
+    counts = charts.unexpected_counts(make_result(rows).flows)
+    assert sorted(counts["destination"].to_list()) == ["c.test", "from 203.0.113.9"]
+
+
 def test_coverage_counts_per_server(small_result):
     assert charts.coverage_counts(small_result.coverage).rows() == [("CAS", 1, 1, 1)]
 
