@@ -56,6 +56,22 @@ def add_arguments(parser) -> None:
         choices=(*SEVERITIES, "none"),
         help="exit 1 when a finding has this severity or a higher one (default: high; none: never)",
     )
+    parser.add_argument(
+        "--engine",
+        default="local",
+        choices=("local", "spark"),
+        help="where to run: this process (default) or Spark (needs the 'spark' extra and Java)",
+    )
+    parser.add_argument(
+        "--spark-master", metavar="URL", help="Spark master for --engine spark (default local[2], or spark-submit's)"
+    )
+    parser.add_argument(
+        "--spark-conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting for --engine spark (repeatable), e.g. spark.executor.memory=4g",
+    )
     add_delivery_arguments(parser)
 
 
@@ -142,14 +158,20 @@ def run(args) -> int:
     from ..baseline import baseline_policy, changes, compare, load_baseline, policy_differences
     from ..check import run_check
     from ..output import check_output_folder
+    from ..reports import WRITERS
 
     options = ParseOptions(tz=args.tz or "UTC", squid_logformat=args.squid_logformat)
     # Read the baseline first: a bad one should fail in a second, not after the whole check.
     baseline = load_baseline(args.baseline, FINDINGS_SCHEMA) if args.baseline else None
+    if args.engine != "spark" and (args.spark_master or args.spark_conf):
+        raise AnalyzerError("--spark-master and --spark-conf need --engine spark")
     mail, webhook = delivery_settings(args)  # a bad address or server fails now, not after the check
     outdir = check_output_folder(args.output, "-o")  # before the work: a bad path fails in a second
     with stage_bar(args.quiet) as progress:
-        result = run_check(
+        check, names = run_check, None
+        if args.engine == "spark":
+            check, names = _spark_check(args), [n for n in WRITERS if n != "flows.parquet"]  # flows/ instead
+        result = check(
             args.paths,
             args.site,
             profile=args.profile,
@@ -167,7 +189,11 @@ def run(args) -> int:
         failing = result.failing(args.fail_on)  # only this run's findings count, never resolved ones
         if baseline is not None:
             result.findings = compare(result.findings, baseline)
-        written = write_reports(result, outdir, progress=progress)
+        if args.engine == "spark":
+            result = result.with_polars_flows()  # the writers that read flows read the dataset
+        written = write_reports(result, outdir, names, progress=progress)
+        if args.engine == "spark":
+            written.append(outdir / "flows")
     if baseline is not None and not args.quiet:
         differences = policy_differences(baseline_policy(args.baseline), result.policy)
         if differences:
@@ -207,6 +233,24 @@ def run(args) -> int:
     if not delivered:
         return EXIT_DELIVERY
     return 1 if failing else 0
+
+
+def _spark_check(args):
+    """``check_spark`` bound to a session started from --spark-master/--spark-conf and stopped
+    when the check is done (pyspark is imported only here)."""
+    from ..engines.spark import check_spark, start
+    from ..engines.spark.session import parse_conf
+
+    conf = parse_conf(args.spark_conf)
+
+    def check(*a, **kw):
+        spark = start(args.spark_master, conf)
+        try:
+            return check_spark(spark, *a, **kw)
+        finally:
+            spark.stop()
+
+    return check
 
 
 def summary_table(result) -> Table:
