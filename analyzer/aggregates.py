@@ -50,6 +50,9 @@ FINDINGS_SCHEMA = pl.Schema(
         "reason": pl.String,
         "entry": pl.String,
         "device_rules": pl.String,
+        "evidence_source": pl.String,
+        "ambiguous": pl.Boolean,
+        "candidates": pl.String,
         "count": pl.Int64,
         "bytes": pl.Int64,
         "first_seen": pl.Datetime("us", "UTC"),
@@ -57,7 +60,10 @@ FINDINGS_SCHEMA = pl.Schema(
         "evidence": pl.List(pl.Struct({"file": pl.String, "line": pl.Int64})),
     }
 )
-"""One row per finding; ``bytes`` sums the flows' bytes (0 where the log has none)."""
+"""One row per finding; ``bytes`` sums the flows' bytes (0 where the log has none).
+``evidence_source``: how its destination was named (log, dns, proxy, session; several joined
+by ", "); ``ambiguous``/``candidates``: see :mod:`analyzer.ambiguity` (candidates of its flows,
+``name (verdict); ...``, different sets joined by " | ")."""
 
 COVERAGE_SCHEMA = pl.Schema(
     {
@@ -77,6 +83,8 @@ COVERAGE_SCHEMA = pl.Schema(
 
 EVIDENCE_LINES = 5
 DEVICE_RULES_MAX = 10
+CANDIDATES_MAX = 10
+AMBIGUOUS = "ambiguous attribution: the address stood for names that get different verdicts; severity is the worst case"
 
 REQUIRED_KINDS = {"required-allowed": "allowed", "blocked-required": "blocked", "required-failed": "failed"}
 """Required verdicts → the timeline's series."""
@@ -108,6 +116,10 @@ _FINDINGS_PARTIAL = pl.Schema(
         "last_seen": _TIME,
         "_first_ip": pl.String,
         "evidence": pl.List(_AT),
+        "_sources": pl.List(pl.String),
+        "ambiguous": pl.Boolean,
+        "_candidates": pl.List(pl.String),
+        "_worst": pl.String,
     }
 )
 _COVERAGE_PARTIAL = pl.Schema(
@@ -181,6 +193,33 @@ def _at(time: str = "time", file: str = "source_file", line: str = "line_no") ->
 _ORDER = ("time", "source_file", "line_no")
 
 
+def _rank(column: str) -> pl.Expr:
+    return pl.col(column).replace_strict(SEVERITY_RANK, default=None, return_dtype=pl.Int32)
+
+
+def _ambiguity_columns(schema: pl.Schema) -> list[pl.Expr]:
+    """What a finding keeps of :func:`analyzer.ambiguity.mark` and of how hosts are known."""
+    marked = "attribution" in schema  # judged without the ambiguity step: nothing ambiguous
+    none = pl.lit(None, pl.String)
+    return [
+        pl.col("host_source").cast(pl.String).alias("_src"),
+        (pl.col("attribution") == "ambiguous").fill_null(False).alias("_amb")
+        if marked
+        else pl.lit(False).alias("_amb"),
+        (pl.col("candidates") if marked else none).alias("_cand"),
+        (pl.col("worst_severity") if marked else none).alias("_worst"),
+    ]
+
+
+def _ambiguity_aggs() -> list[pl.Expr]:
+    return [
+        pl.col("_src").drop_nulls().unique().sort().alias("_sources"),
+        pl.col("_amb").any().alias("ambiguous"),
+        pl.col("_cand").drop_nulls().unique().sort().head(CANDIDATES_MAX).alias("_candidates"),
+        pl.col("_worst").sort_by(_rank("_worst"), nulls_last=True).first().alias("_worst"),
+    ]
+
+
 def remote_side(direction: pl.Expr | None = None) -> tuple[pl.Expr, pl.Expr]:
     """(host, address) of the remote side a finding groups a flow by: for an inbound flow no host
     and the source address; otherwise the destination host, or its address when it has none.
@@ -205,6 +244,7 @@ def _findings_partial(judged: pl.LazyFrame) -> pl.LazyFrame:
         host.alias("_host"),
         address.alias("_addr_key"),
         dr.alias("_dr"),
+        *_ambiguity_columns(judged.collect_schema()),
     )
     return (
         keyed.sort(*_ORDER, nulls_last=True)
@@ -221,6 +261,7 @@ def _findings_partial(judged: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("time").max().alias("last_seen"),
             pl.col("dst_ip").min().alias("_first_ip"),
             _at().head(EVIDENCE_LINES).alias("evidence"),
+            *_ambiguity_aggs(),
         )
     )
 
@@ -335,6 +376,8 @@ def _merge_findings(frame: pl.DataFrame) -> pl.DataFrame:
             pl.col("first_seen").min(),
             pl.col("last_seen").max(),
             pl.col("_first_ip").min(),
+            pl.col("ambiguous").any(),
+            pl.col("_worst").sort_by(_rank("_worst"), nulls_last=True).first(),
         )
     )
     # Lists are merged as rows: exploded, sorted, cut again (the first lines, the first rules).
@@ -362,10 +405,20 @@ def _merge_findings(frame: pl.DataFrame) -> pl.DataFrame:
         .group_by(key)
         .agg(pl.col("entry").first(), pl.col("_entry_at").first())
     )
+    lists = [
+        frame.select(*key, column)
+        .explode(column)
+        .filter(pl.col(column).is_not_null())
+        .unique()
+        .sort(column)
+        .group_by(key)
+        .agg(pl.col(column).head(limit))
+        for column, limit in (("_sources", None), ("_candidates", CANDIDATES_MAX))
+    ]
     out = main
-    for part in (evidence, rules, entries):
+    for part in (evidence, rules, entries, *lists):
         out = out.join(part, on=key, how="left", nulls_equal=True)
-    out = out.with_columns(pl.col("_drs").fill_null(pl.lit([], pl.List(pl.String))))
+    out = out.with_columns(pl.col("_drs", "_sources", "_candidates").fill_null(pl.lit([], pl.List(pl.String))))
     schema = dict(_FINDINGS_PARTIAL)
     return pl.concat([alone.select(list(schema)).cast(schema), out.select(list(schema)).cast(schema)])
 
@@ -425,6 +478,17 @@ def findings_of(partial: Partial) -> pl.DataFrame:
     """The findings of a partial (:data:`FINDINGS_SCHEMA`): sorted by severity, server, host,
     address, port, scheme (stable across runs); up to 5 evidence lines, the first in time."""
     grouped = partial.findings
+    # An ambiguous finding is as severe as its worst plausible case, and its reason says so.
+    grouped = grouped.with_columns(
+        pl.when(pl.col("ambiguous") & (_rank("_worst") < _rank("severity")))
+        .then(pl.col("_worst"))
+        .otherwise(pl.col("severity"))
+        .alias("severity"),
+        pl.when(pl.col("ambiguous"))
+        .then(pl.concat_str(pl.lit(AMBIGUOUS + ": "), pl.col("reason").fill_null("")))
+        .otherwise(pl.col("reason"))
+        .alias("reason"),
+    )
     out = grouped.select(
         pl.col("verdict"),
         pl.col("severity"),
@@ -437,6 +501,9 @@ def findings_of(partial: Partial) -> pl.DataFrame:
         pl.col("reason"),
         pl.col("entry"),
         pl.when(pl.col("_drs").list.len() > 0).then(pl.col("_drs").list.join("; ")).alias("device_rules"),
+        pl.when(pl.col("_sources").list.len() > 0).then(pl.col("_sources").list.join(", ")).alias("evidence_source"),
+        pl.col("ambiguous"),
+        pl.when(pl.col("_candidates").list.len() > 0).then(pl.col("_candidates").list.join(" | ")).alias("candidates"),
         pl.col("count"),
         pl.col("bytes"),
         pl.col("first_seen"),

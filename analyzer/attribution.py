@@ -60,6 +60,23 @@ CARRIES_EVIDENCE = (
 superset, cheap to test, of what :func:`evidence_from_flows` and the session join use."""
 
 DEFAULT_WINDOW = timedelta(hours=24)
+
+
+def dns_window(text: str | timedelta | None) -> tuple[timedelta, bool]:
+    """``(window, use_ttl)`` from the ``--dns-window`` option: a duration (``30m``, ``24h``,
+    ``7d``), or ``ttl`` for each answer's own TTL (answers without one: the 24 h default).
+    None gives the default. Example: ``dns_window("ttl") == (timedelta(hours=24), True)``."""
+    if text is None:
+        return DEFAULT_WINDOW, False
+    if isinstance(text, timedelta):
+        return text, False
+    if text.strip().lower() == "ttl":
+        return DEFAULT_WINDOW, True
+    from .timewindow import parse_duration
+
+    return parse_duration(text.strip(), option="--dns-window"), False
+
+
 MAX_CNAME_DEPTH = 8
 """CNAME chains longer than this are not followed (real chains have two or three links)."""
 
@@ -241,38 +258,114 @@ to name it by. Every other flow comes out as it went in, whatever the index."""
 
 
 def _url_sessions(flows: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    """PAN-OS URL logs' (device, session id) with their address, time and host."""
+    """PAN-OS URL logs' (device, session id) with their address, time, host, decision and line
+    (``file:line``), ordered by device, session id and time (``_r``: the position in that order)."""
     return (
         flows.lazy()
         .filter(_PAN_SESSION & (pl.col("host_source") == "log") & pl.col("dst_host").is_not_null())
-        .select("device", "session_id", pl.col("dst_ip").alias("_uip"), pl.col("time").alias("_ut"), "dst_host")
+        .select(
+            "device",
+            "session_id",
+            pl.col("dst_ip").alias("_uip"),
+            pl.col("time").alias("_ut"),
+            "dst_host",
+            (pl.col("action") == "blocked").fill_null(False).alias("_ublock"),
+            # concat_str rather than pl.format, which can panic on filtered chunks (polars 2.1).
+            pl.concat_str(pl.col("source_file"), pl.lit(":"), pl.col("line_no").cast(pl.String)).alias("_uline"),
+        )
+        .sort("device", "session_id", "_ut", "dst_host")
+        .with_row_index("_r")
+        .with_columns(pl.col("_r").cast(pl.Int64))  # signed: ranges subtract from it
     )
+
+
+SESSION_SLACK = timedelta(seconds=2)
+"""How far outside a TRAFFIC session's span (``end - elapsed`` to ``end``) a URL log of it may be
+stamped: times are whole seconds, and the two logs are written by different parts of the device."""
+MAX_URLS_PER_SESSION = 64
+"""URL logs of one session looked at, the latest first (a session rarely holds more)."""
+_ELAPSED = pl.col("extra").str.extract(r'"elapsed_sec":(\d+)').cast(pl.Int64)
 
 
 def _session_join(flows: pl.DataFrame, url: pl.DataFrame, window: timedelta) -> pl.DataFrame:
-    """PAN-OS TRAFFIC flows take the host of a URL log (``url``, see :func:`_url_sessions`) of the
-    same device and session id."""
+    """PAN-OS TRAFFIC flows take the host of the URL logs (``url``, see :func:`_url_sessions`)
+    of their session: same device and session id, stamped within the session's span (``time``
+    is its end, ``elapsed_sec`` in ``extra`` its length; without it, within ``window``), and to
+    the same address where both lines have one. Session ids are recycled, so the span, not the
+    id alone, tells the session; each flow is matched by two as-of joins to the range of URL
+    logs in its span, so memory grows with the lines, not with how often an id repeats.
+
+    A session the security policy allowed but a URL log of it blocked (URL filtering ends it,
+    the TRAFFIC line still says ``allow``) is blocked: the device's decision for a session is
+    its URL log's, and ``decided_by`` names that line."""
     if url.is_empty():
         return flows
     target = flows.filter(_PAN_SESSION & pl.col("dst_host").is_null()).select(
-        "_row", "device", "session_id", "dst_ip", "time"
+        "_row", "device", "session_id", "dst_ip", "time", _ELAPSED.alias("_el")
     )
-    # Session ids are reused after a while: the URL log must be near in time and, where both
-    # lines have one, to the same address.
-    matched = (
-        target.join(url, on=["device", "session_id"], how="inner")
-        .filter(
-            (pl.col("_uip").is_null() | pl.col("dst_ip").is_null() | (pl.col("_uip") == pl.col("dst_ip")))
-            & ((pl.col("time") - pl.col("_ut")).abs() <= window)
+    if target.is_empty():
+        return flows
+    span = pl.duration(seconds=pl.col("_el"))
+    target = target.with_columns(
+        pl.when(pl.col("_el").is_not_null())
+        .then(pl.col("time") - span - SESSION_SLACK)
+        .otherwise(pl.col("time") - window)
+        .alias("_lo"),
+        pl.when(pl.col("_el").is_not_null())
+        .then(pl.col("time") + SESSION_SLACK)
+        .otherwise(pl.col("time") + window)
+        .alias("_hi"),
+    )
+    # The as-of joins need both sides sorted by time (by groups, polars cannot check it).
+    by_time = url.select("device", "session_id", "_ut", "_r").sort("_ut")
+
+    def url_at(frame: pl.DataFrame, bound: str, name: str, strategy: str) -> pl.DataFrame:
+        """``name``: the position of the URL log of the flow's session nearest ``bound``."""
+        right = by_time.rename({"_r": name})
+        joined = frame.sort(bound).join_asof(
+            right, left_on=bound, right_on="_ut", by=["device", "session_id"], strategy=strategy, check_sortedness=False
         )
+        return joined.drop("_ut")
+
+    ranges = (
+        url_at(url_at(target, "_hi", "_last", "backward"), "_lo", "_first", "forward")
+        .filter(pl.col("_first").is_not_null() & pl.col("_last").is_not_null() & (pl.col("_first") <= pl.col("_last")))
+        .select(
+            "_row",
+            "dst_ip",
+            "time",
+            pl.int_ranges(
+                pl.max_horizontal("_first", pl.col("_last") - (MAX_URLS_PER_SESSION - 1)), pl.col("_last") + 1
+            ).alias("_r"),
+        )
+        .explode("_r")
+    )
+    matched = (
+        ranges.join(url.drop("device", "session_id"), on="_r", how="inner")
+        .filter(pl.col("_uip").is_null() | pl.col("dst_ip").is_null() | (pl.col("_uip") == pl.col("dst_ip")))
         .sort("_row", (pl.col("time") - pl.col("_ut")).abs(), "dst_host")
         .group_by("_row", maintain_order=True)
         .agg(
             pl.col("dst_host").first().alias("_s_host"),
             pl.col("dst_host").unique(maintain_order=True).alias("_s_names"),
+            pl.col("_uline").filter(pl.col("_ublock")).first().alias("_s_blocked_by"),
         )
     )
-    return _fill(flows, matched, "_s", "session")
+    return _decided_by_url_log(_fill(flows, matched.drop("_s_blocked_by"), "_s", "session"), matched)
+
+
+def _decided_by_url_log(flows: pl.DataFrame, matched: pl.DataFrame) -> pl.DataFrame:
+    """Allowed TRAFFIC flows whose session a URL log blocked: blocked, ``decided_by`` that log."""
+    blocked = matched.filter(pl.col("_s_blocked_by").is_not_null()).select("_row", "_s_blocked_by")
+    if blocked.is_empty():
+        return flows
+    found = flows.select("_row").join(blocked, on="_row", how="left", maintain_order="left")["_s_blocked_by"]
+    take = found.is_not_null() & (flows["action"] == "allowed").fill_null(False)
+    own = pl.col("decided_by") if "decided_by" in flows.columns else pl.lit(None, pl.String)
+    return flows.with_columns(
+        pl.when(take).then(pl.lit("blocked")).otherwise(pl.col("action").cast(pl.String)).alias("action"),
+        pl.when(take).then(found).otherwise(own).alias("decided_by"),
+    )
 
 
 def _fill(flows: pl.DataFrame, found: pl.DataFrame, prefix: str, source: str | None) -> pl.DataFrame:

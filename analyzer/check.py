@@ -28,12 +28,12 @@ import tempfile
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
-from . import attribution
+from . import ambiguity, attribution
 from .aggregates import Partial, coverage_of, empty, findings_of, fold, merge, summary_of
 from .output import FrameWriter
 from .parsers.base import ParseOptions
@@ -207,6 +207,12 @@ def check_flows(flows: pl.DataFrame, policy: Policy) -> pl.DataFrame:
 
     Example: ``check_flows(read_logs(["access.log"]).flows, load_policy("site.toml"))``.
     """
+    # A separate step after judging: flows whose candidate names (an address that stood for
+    # several) would get different verdicts are marked ambiguous (analyzer.ambiguity).
+    return ambiguity.mark(_judged(flows, policy), lambda alternatives: _judged(alternatives, policy))
+
+
+def _judged(flows: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     from .match import match  # the stages are plain functions of frames
 
     # The verdict depends only on the key (server, destination, scheme, port, action, ...): judge
@@ -222,6 +228,9 @@ class Plan:
     policy: Policy
     window: TimeWindow = field(default_factory=TimeWindow)
     index: attribution.Index | None = None
+    dns_window: timedelta = attribution.DEFAULT_WINDOW
+    """How long an answer names later flows (``--dns-window``); ``use_ttl``: each answer's TTL."""
+    use_ttl: bool = False
 
 
 def in_window(flows: pl.DataFrame, window: TimeWindow) -> tuple[pl.DataFrame, int]:
@@ -255,6 +264,7 @@ def run_check(
     profile: str | None = None,
     format: str | None = None,
     dns: Iterable[str] | None = None,
+    dns_window: str | timedelta | None = None,
     tz: str | None = None,
     since: str | datetime | None = None,
     until: str | datetime | None = None,
@@ -267,7 +277,8 @@ def run_check(
 
     ``tz`` (the zone of logs that record local time) defaults to the site's ``timezone``;
     ``since``/``until`` (text in the site's zone, or aware datetimes) limit the flows judged.
-    ``dns`` paths are read as evidence for attributing IP-only flows. The judged flows are
+    ``dns`` paths are read as evidence for attributing IP-only flows; ``dns_window`` is how long
+    an answer names later flows (``"24h"`` by default, ``"ttl"``: each answer's TTL). The judged flows are
     written to ``output/flows.parquet`` when ``output`` (a folder) is given, else to a temporary
     file that lives as long as the result. ``progress(stage, done, total)`` hears of each stage
     (:data:`STAGES`).
@@ -278,6 +289,7 @@ def run_check(
         result.findings.filter(pl.col("severity") == "high")
     """
     policy = load_policy(site, profile=profile)
+    answer_window, use_ttl = attribution.dns_window(dns_window)  # a bad option fails before reading
     zone = tz or (options.tz if options and options.tz != "UTC" else None) or policy.site.timezone
     opts = ParseOptions(tz=zone, squid_logformat=options.squid_logformat if options else None)
     window = _window(since, until, last, zone)
@@ -286,7 +298,7 @@ def run_check(
     else:
         Path(output).mkdir(parents=True, exist_ok=True)
         flows_file = FlowsFile(Path(output) / "flows.parquet")
-    run = _LocalRun(Plan(policy, window), flows_file.path, progress)
+    run = _LocalRun(Plan(policy, window, dns_window=answer_window, use_ttl=use_ttl), flows_file.path, progress)
     try:
         paths, dns = list(paths), list(dns or [])
         if format:  # a forced format applies to the logs, not to the DNS evidence files
@@ -380,9 +392,10 @@ class _LocalRun:
         self._tell("evidence", 0, 1)
         dns = self.evidence().get("dns")
         flows = pl.concat([written.select(list(FLOW_SCHEMA)), spooled], how="vertical")
-        index = attribution.index(flows, dns)
+        index = attribution.index(flows, dns, window=self.plan.dns_window, use_ttl=self.plan.use_ttl)
         self._tell("evidence", 1, 1)
-        plan = Plan(self.plan.policy, TimeWindow(), index)  # the window was applied when spooling
+        # The window was applied when spooling.
+        plan = Plan(self.plan.policy, TimeWindow(), index, self.plan.dns_window, self.plan.use_ttl)
         n_written = written.select(pl.len()).collect().item()
         total = n_written + self.spool.rows
         done = 0

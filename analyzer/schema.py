@@ -53,6 +53,11 @@ FLOW_COLUMNS: tuple[Column, ...] = (
     Column("device", pl.String, "the device that logged the flow (serial, host name)"),
     Column("session_id", pl.String, "the device's session id"),
     Column("end_reason", pl.String, "why the session ended (PAN-OS)"),
+    Column(
+        "decided_by",
+        pl.String,
+        "the line (file:line) whose action is the flow's, when not its own: a URL log that blocked the session",
+    ),
     Column("host_source", pl.Enum(list(HOST_SOURCES)), "how dst_host is known"),
     Column("host_candidates", pl.Int32, "how many names evidence tied to dst_ip (1 = unique)"),
     Column("host_names", pl.String, "names evidence tied to dst_ip, space separated, dst_host first"),

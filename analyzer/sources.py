@@ -34,7 +34,11 @@ that a multi-gigabyte log never sits in memory whole."""
 _MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\x28\xb5\x2f\xfd": "zstd"}
 _KIND_MAGIC = {kind: magic for magic, kind in _MAGIC.items()}
 _COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".zstd")
-_ROTATION = re.compile(r"^(?P<base>.*?)(?:\.(?P<n>\d+)|\.(?P<old>old))?$")
+_ROTATION = re.compile(
+    r"^(?P<base>.*?)(?:[.-](?P<date>(?:19|20)\d{6}(?:\d{2})?(?:-\d+)?)|\.(?P<n>\d+)|\.(?P<old>old))?$"
+)
+"""A rotated name: ``x.log.2`` (logrotate's numbers, higher older), ``x.log-20261201`` (its
+``dateext``, optionally with the hour or a second number), ``x.log.old`` (pfirewall)."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,9 @@ class LineChunk:
     None when bytes had to be replaced."""
 
 
-def _rotation_key(path: Path) -> tuple[str, str, int]:
-    """Sort key putting rotated files oldest first: ``x.log.2.gz``, ``x.log.1``, ``x.log``."""
+def _rotation_key(path: Path) -> tuple[str, str, tuple]:
+    """Sort key putting rotated files oldest first: ``x.log-20261130.gz``, ``x.log-20261201``,
+    ``x.log.2.gz``, ``x.log.1``, ``x.log``."""
     name = path.name
     for suffix in _COMPRESSED_SUFFIXES:
         if name.endswith(suffix):
@@ -78,13 +83,15 @@ def _rotation_key(path: Path) -> tuple[str, str, int]:
             break
     m = _ROTATION.match(name)
     base = m.group("base")
+    if m.group("date") is not None:  # dated: by date, before the numbered and the live file
+        return (str(path.parent), base, (0, m.group("date"), 0))
     if m.group("n") is not None:
         rank = int(m.group("n"))
     elif m.group("old") is not None:
         rank = 1
     else:
         rank = 0
-    return (str(path.parent), base, -rank)
+    return (str(path.parent), base, (1, "", -rank))
 
 
 def expand(paths: list[str | os.PathLike]) -> list[SourceFile]:

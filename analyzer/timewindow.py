@@ -66,11 +66,12 @@ def parse_time(text: str, tz: str = "UTC", *, option: str = "--since") -> dateti
     return parsed.astimezone(UTC)
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse ``30m``, ``24h``, ``7d`` or ``2w``. Example: ``parse_duration("7d").days == 7``."""
+def parse_duration(text: str, option: str = "--last") -> timedelta:
+    """Parse ``30m``, ``24h``, ``7d`` or ``2w``. Example: ``parse_duration("7d").days == 7``.
+    ``option`` names the option in the error."""
     match = _DURATION.match(text or "")
     if not match or int(match.group(1)) == 0:
-        raise AnalyzerError(f"--last: cannot read '{text}' as a duration; use a number and m, h, d or w (e.g. 7d)")
+        raise AnalyzerError(f"{option}: cannot read '{text}' as a duration; use a number and m, h, d or w (e.g. 7d)")
     return int(match.group(1)) * UNITS[match.group(2).lower()]
 
 

@@ -23,7 +23,7 @@ from ..delivery import PASSWORD_ENV
 from ..errors import AnalyzerError
 from ..parsers.base import ParseOptions
 from ..verdicts import SEVERITIES, VERDICTS
-from .common import add_input_arguments, files_table, gap_lines, print_table, say, stage_bar
+from .common import add_dns_window_argument, add_input_arguments, files_table, gap_lines, print_table, say, stage_bar
 
 EXIT_NOTHING = 3
 """Exit code of a check that had nothing to judge (no lines, no flows of the servers, none in the
@@ -35,6 +35,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file (servers, hierarchy, policy)")
     parser.add_argument("--profile", metavar="NAME", help="allow-list profile instead of the site's (name or file)")
     parser.add_argument("--dns", nargs="+", default=[], metavar="PATH", help="DNS evidence files for IP-only flows")
+    add_dns_window_argument(parser)
     parser.add_argument("--since", metavar="TIME", help="judge flows from this time (site's zone unless an offset)")
     parser.add_argument("--until", metavar="TIME", help="judge flows before this time")
     parser.add_argument("--last", metavar="DURATION", help="judge the last 30m, 24h, 7d, 2w (before --until or now)")
@@ -176,6 +177,7 @@ def run(args) -> int:
             profile=args.profile,
             format=args.format,
             dns=args.dns,
+            dns_window=args.dns_window,
             tz=args.tz,
             since=args.since,
             until=args.until,

@@ -34,6 +34,17 @@ def add_input_arguments(parser, tz_default: str = "UTC") -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
+def add_dns_window_argument(parser) -> None:
+    """``--dns-window``: how long an answer of the evidence names later flows to its address."""
+    parser.add_argument(
+        "--dns-window",
+        default=None,
+        metavar="DURATION|ttl",
+        help="how long an answer attributes later flows to its address: 30m, 24h, 7d, or ttl for each "
+        "answer's own TTL (default 24h)",
+    )
+
+
 def parse_options(args, default_tz: str = "UTC") -> ParseOptions:
     return ParseOptions(tz=args.tz or default_tz, squid_logformat=args.squid_logformat)
 

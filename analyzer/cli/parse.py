@@ -14,7 +14,15 @@ from .. import attribution
 from ..output import FrameWriter, check_output_file, format_of, write_frame
 from ..read import read_logs
 from ..schema import FLOW_SCHEMA
-from .common import add_input_arguments, files_table, parse_options, print_table, progress_bar, say
+from .common import (
+    add_dns_window_argument,
+    add_input_arguments,
+    files_table,
+    parse_options,
+    print_table,
+    progress_bar,
+    say,
+)
 
 
 def add_arguments(parser) -> None:
@@ -28,6 +36,7 @@ def add_arguments(parser) -> None:
         metavar="PATH",
         help="DNS evidence (dnscsv, Zeek dns.log) that ties IP-only flows to host names",
     )
+    add_dns_window_argument(parser)
 
 
 _BATCH_ROWS = 256 * 1024
@@ -40,6 +49,7 @@ def run(args) -> int:
     if args.rejects:
         check_output_file(args.rejects, "--rejects")
     options = parse_options(args)
+    window, use_ttl = attribution.dns_window(args.dns_window)
     dns = attribution.read_evidence(args.dns, options) if args.dns else None
     out = Path(args.output)
     # Flows stream to a temporary Parquet file chunk by chunk, so memory stays bounded whatever
@@ -73,7 +83,8 @@ def run(args) -> int:
         wanted = bool(ip_only and (evidence or carriers))
         # What attribution needs from all flows is read from the streamed file (a few columns);
         # then the flows are attributed and written batch by batch, in bounded memory.
-        idx = attribution.index(pl.scan_parquet(partial), pl.concat(evidence) if evidence else None) if wanted else None
+        found = pl.concat(evidence) if evidence else None
+        idx = attribution.index(pl.scan_parquet(partial), found, window=window, use_ttl=use_ttl) if wanted else None
         if idx is not None:
             counts = None
             with FrameWriter(out, FLOW_SCHEMA) as final:

@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from ..sources import LineChunk, SourceFile
 
 
+PORT_SCHEMES: dict[int, str] = {80: "http", 443: "https", 8530: "http", 8531: "https"}
+"""Schemes a destination port tells (8530/8531 are WSUS's custom-site ports), for logs that do
+not write the scheme (PAN-OS, a proxy's CONNECT)."""
+
+
 @dataclass(frozen=True)
 class ParseOptions:
     """Options the user gives that change how lines are read.
@@ -108,6 +113,35 @@ class Parser:
     writes it only for the first chunk: see ``state_from_first_chunk``)."""
     state_from_first_chunk: bool = False
     """The first chunk of a file sets up ``ctx.state``: it is parsed before any other chunk."""
+
+
+def local_to_utc(naive: pl.Expr, tz: str) -> tuple[pl.Expr, pl.Expr]:
+    """Naive local times (in line order) read in ``tz``, as UTC, and whether each was ambiguous.
+
+    A time in the hour skipped when clocks go forward does not exist: null (the line is then a
+    reject). A time in the hour repeated when clocks go back is ambiguous: when the log is in
+    order, it is the second pass if a line before it in the repeated hour showed a later time
+    (the clock went back in between), else the first; when the ambiguous lines so read would
+    not be in order, every one is read as the first pass. Order is judged within the lines
+    given (a read block), so the rare block that starts inside the second pass reads its lines
+    as the first. Returns (UTC time, ambiguous) expressions.
+    """
+    if tz in ("UTC", "Etc/UTC"):  # no gap, no repeated hour: one conversion, nothing to order
+        return naive.dt.replace_time_zone("UTC"), pl.lit(False)
+    early = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    late = naive.dt.replace_time_zone(tz, ambiguous="latest", non_existent="null")
+    ambiguous = (early != late).fill_null(False)
+    seen = pl.when(ambiguous).then(naive).cum_max().forward_fill().shift(1)
+    second = ambiguous & (seen > naive).fill_null(False)
+    resolved = pl.when(second).then(late).otherwise(early)
+    in_order = (pl.when(ambiguous).then(resolved).drop_nulls().diff().fill_null(pl.duration()) >= pl.duration()).all()
+    return pl.when(in_order).then(resolved).otherwise(early).dt.convert_time_zone("UTC"), ambiguous
+
+
+def shown(expr: pl.Expr) -> pl.Expr:
+    """A value quoted in a reject reason, shortened: log text is untrusted and may be long."""
+    value = expr.fill_null("")
+    return pl.when(value.str.len_chars() > 40).then(value.str.slice(0, 40) + "…").otherwise(value)
 
 
 def reject_frame(lines: pl.DataFrame, reason: pl.Expr | str, ctx: ParseContext, fmt: str) -> pl.DataFrame:

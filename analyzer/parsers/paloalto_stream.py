@@ -162,8 +162,8 @@ def _batch(batch: pl.DataFrame, aside: pl.DataFrame, ctx: ParseContext) -> tuple
     if aside.height:
         batch = batch.filter(~pl.col("line_no").is_in(aside["line_no"].implode()))
     fields = pa.pick(batch.select("line_no", pl.lit(None, pl.String).alias("text")), batch)
-    flow_frame, rejects = pa.fields_to_output(fields, ctx, pa.column_label, (flows.SYSLOG_TIME,))
-    out = ParseOutput(flow_frame, rejects.head(0), notes={"timezone": ctx.options.tz})
+    flow_frame, rejects, ambiguous = pa.fields_to_output(fields, ctx, pa.column_label, (flows.SYSLOG_TIME,))
+    out = ParseOutput(flow_frame, rejects.head(0), notes=pa.time_notes(ctx.options.tz, ambiguous))
     if aside.height:
         more = pa.parse(aside, ctx)
         out = ParseOutput(pl.concat([flow_frame, more.records]).sort("line_no"), more.rejects, more.skipped, out.notes)

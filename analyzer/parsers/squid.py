@@ -23,7 +23,8 @@ import polars as pl
 
 from ..schema import ACTION, conform_flows
 from . import squid_logformat
-from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
+from .addresses import IP_ADDRESS, is_host_name, is_ip_address
+from .base import PORT_SCHEMES, ParseContext, ParseOptions, ParseOutput, Parser, reject_frame, shown
 
 NAME = "squid"
 
@@ -44,6 +45,8 @@ _HEADERS_SUFFIX = r"\s+(\[[^\]]*\])\s+(\[[^\]]*\])\s*$"
 # Hierarchy codes whose peer is the origin server itself, so the peer address is the
 # destination's address (and evidence tying the URL's host to it).
 DIRECT_HIERARCHY = ("HIER_DIRECT", "DIRECT", "ORIGINAL_DST", "CLOSEST_DIRECT", "TIMEOUT_HIER_DIRECT", "TIMEOUT_DIRECT")
+PROXY_ANSWERED = ("NONE", "NONE_NONE", "TAG_NONE")
+"""Result codes of a request the proxy answered itself, without cache or network work."""
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ws": 80, "wss": 443}
 _IP_LIKE = r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$"
 
@@ -51,11 +54,15 @@ _IP_LIKE = r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$"
 def action_expr(code: pl.Expr, status: pl.Expr, hier: pl.Expr) -> pl.Expr:
     """Normalized action from Squid's result code, HTTP status and hierarchy code.
 
-    ``TCP_DENIED``/``NONE_NONE``-403/``TCP_DENIED_REPLY`` are policy blocks; 407 is a proxy
-    authentication challenge; ``/000`` and ``_ABORTED`` transfers and 5xx answered over a
-    direct connection failed beyond the proxy; everything else passed.
+    Refused by the proxy itself, so nothing reached an origin: ``TCP_DENIED``,
+    ``TCP_DENIED_REPLY``, and a ``NONE``/``NONE_NONE``/``TAG_NONE`` code (no cache or network
+    work was done) with a 4xx status: blocked (407: a proxy authentication challenge), whatever
+    the 4xx (a 403 by an ACL or a 400 for a malformed request alike). ``/000`` and ``_ABORTED``
+    transfers, 5xx answered over a direct connection, and 5xx a ``NONE`` code answered (the
+    proxy could not go on) failed; everything else passed.
     """
-    denied = code.str.contains("DENIED") | (code.is_in(["NONE_NONE", "TAG_NONE", "NONE"]) & (status == 403))
+    by_proxy = code.is_in(PROXY_ANSWERED)
+    denied = code.str.contains("DENIED") | (by_proxy & status.is_between(400, 499))
     return (
         pl.when(denied & (status == 407))
         .then(pl.lit("auth-required"))
@@ -64,7 +71,7 @@ def action_expr(code: pl.Expr, status: pl.Expr, hier: pl.Expr) -> pl.Expr:
         .when(
             (status == 0)
             | code.str.ends_with("_ABORTED")
-            | ((status >= 500) & hier.str.strip_prefix("TIMEOUT_").is_in(DIRECT_HIERARCHY))
+            | ((status >= 500) & (by_proxy | hier.str.strip_prefix("TIMEOUT_").is_in(DIRECT_HIERARCHY)))
         )
         .then(pl.lit("failed"))
         .otherwise(pl.lit("allowed"))
@@ -103,11 +110,16 @@ def _with_url(frame: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(has_scheme | (pl.col("method") == "CONNECT")).then(pl.col("_head")).alias("_head"),
     )
     heads = frame.select(pl.col("_head").unique()).drop_nulls()
-    return frame.join(_parse_heads(heads), on="_head", how="left", maintain_order="left").drop("_head")
+    frame = frame.join(_parse_heads(heads), on="_head", how="left", maintain_order="left").drop("_head")
+    # A URL's host that is an address is the destination's address, not a name.
+    return frame.with_columns(pl.coalesce("dst_ip", "_addr").alias("dst_ip")).drop("_addr")
 
 
 def _parse_heads(heads: pl.LazyFrame) -> pl.LazyFrame:
-    """``scheme``, ``dst_host`` and ``dst_port`` of each distinct ``_head``."""
+    """``scheme``, ``dst_host``, ``dst_port``, ``_addr`` (the host, when it is an address) and
+    ``_head_reason`` (why the head cannot be right, else null) of each distinct ``_head``. A
+    CONNECT's ``host:port`` has no scheme: the port tells it, as for PAN-OS (443/8531 https,
+    80/8530 http, otherwise none)."""
     # In steps, each an input column of the next: an expression used twice in one select is
     # evaluated twice (the authority's regex was run three times), which costs when a log has
     # tens of thousands of distinct heads.
@@ -115,10 +127,7 @@ def _parse_heads(heads: pl.LazyFrame) -> pl.LazyFrame:
     has_scheme = head.str.contains("://", literal=True)
     parts = head.str.splitn("://", 2)
     heads = heads.with_columns(
-        pl.when(has_scheme)
-        .then(parts.struct.field("field_0").str.to_lowercase())
-        .otherwise(pl.lit("https"))
-        .alias("scheme"),
+        pl.when(has_scheme).then(parts.struct.field("field_0").str.to_lowercase()).alias("_scheme"),
         pl.when(has_scheme).then(parts.struct.field("field_1")).otherwise(head).alias("_authority"),
     )
     g = (
@@ -132,17 +141,36 @@ def _parse_heads(heads: pl.LazyFrame) -> pl.LazyFrame:
         .str.strip_suffix(".")
         .alias("_host"),
     )
-    default_port = pl.col("scheme").replace_strict(_DEFAULT_PORTS, default=None, return_dtype=pl.Int32)
+    default_port = pl.col("_scheme").replace_strict(_DEFAULT_PORTS, default=None, return_dtype=pl.Int32)
+    heads = heads.with_columns(
+        pl.coalesce(pl.col("_g").struct.field("p").cast(pl.Int32, strict=False), default_port).alias("dst_port"),
+        is_ip_address(pl.col("_host")).fill_null(False).alias("_is_addr"),
+    )
+    heads = heads.with_columns(
+        pl.when((pl.col("_host") != "") & ~pl.col("_is_addr")).then(pl.col("_host")).alias("_name")
+    )
+    scheme, name = pl.col("_scheme"), pl.col("_name")
+    by_port = pl.col("dst_port").replace_strict(PORT_SCHEMES, default=None, return_dtype=pl.String)
     return heads.select(
         "_head",
-        "scheme",
-        pl.when(pl.col("_host") != "").then(pl.col("_host")).alias("dst_host"),
-        pl.coalesce(pl.col("_g").struct.field("p").cast(pl.Int32, strict=False), default_port).alias("dst_port"),
+        pl.coalesce(scheme, by_port).alias("scheme"),
+        name.alias("dst_host"),
+        "dst_port",
+        pl.when(pl.col("_is_addr")).then(pl.col("_host")).alias("_addr"),
+        pl.when(~scheme.str.contains(_SCHEME))
+        .then(
+            pl.format("URL scheme '{}' is not a scheme (a letter, then letters, digits, '+', '-', '.')", shown(scheme))
+        )
+        .when(~is_host_name(name))
+        .then(pl.format("URL host '{}' is not a host name ({})", shown(name), pl.lit(HOST_RULE)))
+        .alias("_head_reason"),
     )
 
 
-def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> pl.DataFrame:
+def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Shared tail of every Squid variant: host/port from the URL, action, evidence columns.
+    Returns (flows, ``line_no``/``reason`` of lines whose client address, URL scheme or host
+    cannot be right: rejects, not flows).
 
     Expects columns ``time``, ``src_ip``, ``code``, ``status``, ``hier``, ``peer``, ``method``,
     ``url``, ``user``, ``bytes``, ``line_no`` and optionally ``_extra`` (a struct for ``extra``).
@@ -163,12 +191,35 @@ def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> pl.Da
         pl.lit(NAME).alias("source_format"),
         pl.lit(ctx.file).alias("source_file"),
     )
-    return conform_flows(out).collect(engine="in-memory")
+    both = pl.concat([conform_flows(out), out.select("_head_reason")], how="horizontal").collect(engine="in-memory")
+    clients = both["src_ip"].drop_nulls().unique()
+    bad_clients = clients.filter(~clients.str.contains(IP_ADDRESS))
+    reason = pl.col("_head_reason")
+    if bad_clients.len():
+        wrong = pl.col("src_ip").is_in(bad_clients.implode())
+        reason = pl.when(wrong).then(pl.format("client address '{}' is not an IP address", shown(pl.col("src_ip"))))
+        reason = reason.otherwise(pl.col("_head_reason"))
+    both = both.with_columns(reason.alias("_head_reason"))
+    bad = both["_head_reason"].is_not_null()
+    if not bad.any():
+        return both.drop("_head_reason"), _NO_REASONS
+    rejected = both.filter(bad).select("line_no", pl.col("_head_reason").alias("reason"))
+    return both.filter(~bad).drop("_head_reason"), rejected
 
 
-def _parse_native(tok: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
-    """Native lines (already validated) to flows. ``tok`` holds the token columns and what
-    :func:`_tail_table` derived from them."""
+_NO_REASONS = pl.DataFrame(schema={"line_no": pl.Int64, "reason": pl.String})
+_SCHEME = r"^[a-z][a-z0-9+.-]*$"
+HOST_RULE = "labels of 1 to 63 characters, 253 characters at most"
+
+
+def rejects_of(bad: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """``bad`` (``line_no``/``reason``, from :func:`finish_flows`) with each line's ``text``."""
+    return bad.join(lines.select("line_no", "text"), on="line_no", how="left")
+
+
+def _parse_native(tok: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Native lines (already validated) to flows and bad values (see :func:`finish_flows`).
+    ``tok`` holds the token columns and what :func:`_tail_table` derived from them."""
     if "req_headers" in tok.columns:
         extra = pl.struct(
             pl.col("elapsed").alias("elapsed_ms"),
@@ -308,7 +359,7 @@ def _tokenize_native(lines: pl.DataFrame, headers: bool) -> pl.DataFrame:
         pl.col("elapsed").cast(pl.Int64, strict=False),
     )
     ok = (
-        pl.col("ts").str.contains(r"^\d{9,10}(?:\.\d{1,6})?$")
+        pl.col("ts").str.contains(r"^\d{1,10}(?:\.\d{1,6})?$")
         & pl.col("elapsed").is_not_null()
         & pl.col("bytes").is_not_null()
         & pl.col("_tail_ok")
@@ -316,8 +367,9 @@ def _tokenize_native(lines: pl.DataFrame, headers: bool) -> pl.DataFrame:
     return frame.with_columns(ok.fill_null(False).alias("ok"))
 
 
-def _parse_common(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``common``/``combined`` lines to flows; returns (flows, lines that did not match)."""
+def _parse_common(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``common``/``combined`` lines to flows; returns (flows, lines that did not match, lines
+    with a bad value and their reason: see :func:`finish_flows`)."""
     g = lines.with_columns(pl.col("text").str.extract_groups(_COMMON_RE).alias("g")).unnest("g")
     matched = g.filter(pl.col("client").is_not_null())
     frame = matched.select(
@@ -343,7 +395,7 @@ def _parse_common(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame,
     frame = frame.filter(pl.col("time").is_not_null())
     unmatched = g.filter(pl.col("client").is_null()).select("line_no", "text")
     unmatched = pl.concat([unmatched, lines.join(bad_time.select("line_no"), on="line_no", how="semi")])
-    return finish_flows(frame, ctx), unmatched
+    return *finish_flows(frame, ctx), unmatched
 
 
 def _reason(text: pl.Expr) -> pl.Expr:
@@ -352,9 +404,9 @@ def _reason(text: pl.Expr) -> pl.Expr:
     return (
         pl.when(text.str.contains(_CACHE_LOG))
         .then(pl.lit("cache.log line, not an access-log line"))
-        .when(text.str.contains(r"^\s*\d{9,10}(?:\.\d+)?\s") & (n_tokens < 10))
+        .when(text.str.contains(r"^\s*\d{1,10}(?:\.\d+)?\s") & (n_tokens < 10))
         .then(pl.lit("truncated native line: ") + n_tokens.cast(pl.String) + pl.lit(" fields, 10 expected"))
-        .when(text.str.contains(r"^\s*\d{9,10}(?:\.\d+)?\s"))
+        .when(text.str.contains(r"^\s*\d{1,10}(?:\.\d+)?\s"))
         .then(pl.lit("fields do not have the native format's shape (custom logformat? pass --squid-logformat)"))
         .otherwise(pl.lit("not a Squid access-log line (native, common or combined)"))
     )
@@ -414,17 +466,27 @@ def _parse_lines(lines: pl.DataFrame, ctx: ParseContext, headers: bool) -> tuple
     tok = _tokenize_native(lines, headers)
     all_ok = bool(tok["ok"].all())
     good = tok if all_ok else tok.filter(pl.col("ok"))
-    flows = [_parse_native(good, ctx)] if good.height else []
+    flows, bad = ([], [])
+    if good.height:
+        native, wrong = _parse_native(good, ctx)
+        flows.append(native)
+        bad.append(wrong)
     rest = tok.filter(~pl.col("ok")).select("line_no", "text")
     if rest.height:
-        common, rest = _parse_common(rest, ctx)
+        common, wrong, rest = _parse_common(rest, ctx)
+        bad.append(wrong)
         if common.height:
             flows.append(common)
     if len(flows) > 1:
         flows_frame = pl.concat(flows).sort("line_no")
     else:
         flows_frame = flows[0] if flows else conform_flows(pl.DataFrame())
-    return flows_frame, reject_frame(rest.sort("line_no"), _reason(pl.col("text")), ctx, NAME)
+    rejects = reject_frame(rest, _reason(pl.col("text")), ctx, NAME)
+    bad = [b for b in bad if b.height]
+    if bad:
+        wrong = reject_frame(rejects_of(pl.concat(bad), lines), pl.col("reason"), ctx, NAME)
+        rejects = pl.concat([rejects, wrong])
+    return flows_frame, rejects.sort("line_no")
 
 
 def sniff(head: list[str], options: ParseOptions) -> bool:

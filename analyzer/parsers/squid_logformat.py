@@ -463,12 +463,13 @@ def parse(lines: pl.DataFrame, ctx, definition: str) -> tuple[pl.DataFrame, pl.D
     the definitions (one per line of ``definition``) that it matches.
     Example: ``parse(lines, ParseContext("a.log"), "%ts.%03tu %>a %Ss/%03>Hs %<st %rm %ru")``.
     """
-    from .squid import finish_flows  # squid imports this module: import at call time
+    from .squid import finish_flows, rejects_of  # squid imports this module: import at call time
 
     compiled = compile_all(definition)
     remaining = lines
     flows: list[pl.DataFrame] = []
     bad_time: list[pl.DataFrame] = []
+    wrong: list[pl.DataFrame] = []
     for c in compiled:
         if not remaining.height:
             break
@@ -480,11 +481,14 @@ def parse(lines: pl.DataFrame, ctx, definition: str) -> tuple[pl.DataFrame, pl.D
             bad_time.append(remaining.join(no_time.select("line_no"), on="line_no", how="semi"))
             frame = frame.filter(pl.col("time").is_not_null())
         if frame.height:
-            flows.append(finish_flows(frame, ctx))
+            good, bad_values = finish_flows(frame, ctx)
+            flows.append(good)
+            wrong.append(rejects_of(bad_values, lines))
         remaining = g.filter(~hit).select("line_no", "text")
     which = "the logformat" if len(compiled) == 1 else f"any of the {len(compiled)} logformats"
     bad = [remaining.with_columns(pl.lit(f"does not match {which} given (--squid-logformat)").alias("reason"))]
     bad += [b.with_columns(pl.lit("time field cannot be read as a time").alias("reason")) for b in bad_time]
+    bad += [w.select("line_no", "text", "reason") for w in wrong]
     bad_frame = pl.concat(bad).sort("line_no")
     if flows:
         return pl.concat(flows).sort("line_no"), bad_frame

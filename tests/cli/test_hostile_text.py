@@ -28,7 +28,7 @@ SITE = str(ROOT / "data" / "samples" / "site.toml")
 # carriage return that overprints, and a right-to-left override that reverses what follows.
 EVIL = "\x1b]0;pwned\x07\x1b[2J\x1b[31m\x9b1m\x7f\x00\r\u202egnp."
 NAME = EVIL.replace("\x00", "")  # file names and arguments cannot hold NUL
-HOST = f"evil{NAME}.test"
+HOST = f"evil{NAME}x.test"  # labels of 1-63 characters: a host with an empty label is a reject (item 17)
 SQUID = "1793610000.000     50 192.0.2.10 {code} 900 {req} {user} HIER_DIRECT/203.0.113.41 -\n"
 PANOS = (
     "<14>Nov 16 09:00:03 PA-3220 1,2026/11/16 09:00:03,0123456789AB,TRAFFIC,end,2561,2026/11/16 09:00:03,"
