@@ -8,7 +8,7 @@ times as ISO 8601 UTC). CSV cells that a spreadsheet would evaluate are neutrali
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -21,7 +21,8 @@ SCHEMA_VERSION = 2
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The convention of every machine output (see analyzer.output.TIME_FORMAT): UTC, colon offset.
+    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def findings_document(result) -> dict:
