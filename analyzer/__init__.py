@@ -14,7 +14,8 @@ Reading: :func:`read_logs`, :class:`ReadResult`, :func:`attribute`. Policy: :fun
 :func:`load_profile`, :func:`load_policy`, :func:`profile_names`, :func:`diff_profiles`,
 :func:`explain_host`. Checking: :func:`run_check`, :func:`check_flows`, :class:`CheckResult`,
 :func:`finding_flows`, :func:`evidence_lines`. Output: :func:`plot_timeline`, :func:`plot_unexpected`,
-:func:`plot_coverage`, :func:`write_reports`. Data: :data:`FLOW_SCHEMA`, :data:`VERDICTS`,
+:func:`plot_coverage`, :func:`write_reports`. Acting on it: :func:`remediate` (device rules),
+:func:`whatif` and :class:`WhatIf` (the same flows under another policy). Data: :data:`FLOW_SCHEMA`, :data:`VERDICTS`,
 :data:`SEVERITIES`. Errors: :class:`AnalyzerError` and its kinds :class:`InputError`,
 :class:`PolicyError`, :class:`UnknownNameError`. Everything else is internal and may change.
 """
@@ -54,6 +55,9 @@ _EXPORTS = {
     "FLOW_SCHEMA": "schema",
     "SEVERITIES": "verdicts",
     "VERDICTS": "verdicts",
+    "remediate": "remediation",
+    "WhatIf": "whatif",
+    "whatif": "whatif",
 }
 
 
@@ -87,6 +91,7 @@ __all__ = [
     "ReadResult",
     "Site",
     "UnknownNameError",
+    "WhatIf",
     "attribute",
     "check_flows",
     "diff_profiles",
@@ -101,6 +106,8 @@ __all__ = [
     "plot_unexpected",
     "profile_names",
     "read_logs",
+    "remediate",
     "run_check",
+    "whatif",
     "write_reports",
 ]

@@ -181,8 +181,18 @@ def _at(time: str = "time", file: str = "source_file", line: str = "line_no") ->
 _ORDER = ("time", "source_file", "line_no")
 
 
+def remote_side(direction: pl.Expr | None = None) -> tuple[pl.Expr, pl.Expr]:
+    """(host, address) of the remote side a finding groups a flow by: for an inbound flow no host
+    and the source address; otherwise the destination host, or its address when it has none.
+    ``direction`` defaults to the ``direction_to_server`` column."""
+    inbound = (pl.col("direction_to_server") if direction is None else direction) == "inbound"
+    host = pl.when(inbound).then(pl.lit(None, pl.String)).otherwise(pl.col("dst_host"))
+    address = pl.when(inbound).then(pl.col("src_ip")).when(pl.col("dst_host").is_null()).then(pl.col("dst_ip"))
+    return host, address
+
+
 def _findings_partial(judged: pl.LazyFrame) -> pl.LazyFrame:
-    inbound = pl.col("direction_to_server") == "inbound"
+    host, address = remote_side()
     dr = pl.concat_str([pl.col("device"), pl.col("rule")], separator=": ", ignore_nulls=True)
     keyed = judged.filter(pl.col("verdict").is_not_null()).select(
         *(c for c in _KEY if not c.startswith("_")),
@@ -192,12 +202,8 @@ def _findings_partial(judged: pl.LazyFrame) -> pl.LazyFrame:
         "bytes",
         "dst_ip",
         *_ORDER,
-        pl.when(inbound).then(pl.lit(None, pl.String)).otherwise(pl.col("dst_host")).alias("_host"),
-        pl.when(inbound)
-        .then(pl.col("src_ip"))
-        .when(pl.col("dst_host").is_null())
-        .then(pl.col("dst_ip"))
-        .alias("_addr_key"),
+        host.alias("_host"),
+        address.alias("_addr_key"),
         dr.alias("_dr"),
     )
     return (

@@ -222,7 +222,8 @@ def write_reports(
     """Write the reports of a check into ``outdir``, as ``analyzer check -o OUTDIR`` does.
 
     ``formats`` are names of the report writers (default: all, in order): "findings.json",
-    "findings.csv", "coverage.csv", "rejects.csv", "flows.parquet", "charts", "report.html", "report.md".
+    "findings.csv", "coverage.csv", "rejects.csv", "flows.parquet", "findings.ocsf.json", "charts", "report.html",
+    "report.md", "remediation" (the folder of device rules, see :mod:`analyzer.remediation`).
     Returns the paths written. An unknown name raises :class:`UnknownNameError`.
     ``progress("reports", done, total)`` hears of each report written.
 

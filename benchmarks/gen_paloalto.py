@@ -61,14 +61,23 @@ def traffic_line(t: datetime, src: str, dst: str, sport: int, dport: int, app: s
 
 
 def url_line(
-    t: datetime, src: str, dst: str, sport: int, dport: int, app: str, host: str, action: str, session: int
+    t: datetime,
+    src: str,
+    dst: str,
+    sport: int,
+    dport: int,
+    app: str,
+    host: str,
+    action: str,
+    session: int,
+    path: str = "/",
 ) -> str:
-    """One 10.x THREAT/url line (121 columns) with a BSD header."""
+    """One 10.x THREAT/url line (121 columns) with a BSD header; the URL is ``host`` + ``path``."""
     # fmt: off
     cols = [
         "1", _ts(t), SERIAL, "THREAT", "url", "2561", _ts(t), src, dst, "203.0.113.1", dst, "allow-updates", "", "",
         app, "vsys1", "trust", "untrust", "ethernet1/2", "ethernet1/1", "fwd-syslog", _ts(t), str(session), "1",
-        str(sport), str(dport), str(40000 + sport % 20000), str(dport), "0x40b000", "tcp", action, f'"{host}/"',
+        str(sport), str(dport), str(40000 + sport % 20000), str(dport), "0x40b000", "tcp", action, f'"{host}{path}"',
         "(9999)", "computer-and-internet-info", "informational", "client-to-server",
         str(7300000000000000000 + session), "0x8000000000000000", "192.0.2.0-192.0.2.255", "United States", "", "",
         "0", "", "", "0", "Windows-Update-Agent/10.0.10011.16384 Client-Protocol/2.50", "", "", "", "", "", "", "0",

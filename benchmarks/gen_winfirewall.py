@@ -50,14 +50,15 @@ def cdn_addresses() -> list[str]:
     return v4 + v6
 
 
-def generate(path: Path, n_lines: int, seed: int = 0) -> None:
-    """Write ``n_lines`` data lines of pfirewall.log (plus headers) to ``path``."""
+def generate(path: Path, n_lines: int, seed: int = 0, destinations: np.ndarray | None = None) -> None:
+    """Write ``n_lines`` data lines of pfirewall.log (plus headers) to ``path``. ``destinations``:
+    the outbound destination address of each line (default: drawn from the CDN pool)."""
     rng = np.random.default_rng(seed)
     pool = np.array(cdn_addresses())
     seconds = np.sort(rng.integers(0, 86_400, n_lines))
     stamp = (START + seconds.astype("timedelta64[s]")).astype(str)
     kind = rng.choice(5, n_lines, p=[0.55, 0.2, 0.12, 0.1, 0.03])  # allow-out, drop-out, dns, inbound, icmp
-    dst_cdn = pool[rng.integers(0, len(pool), n_lines)]
+    dst_cdn = pool[rng.integers(0, len(pool), n_lines)] if destinations is None else destinations
     port_out = rng.choice(np.array(["443", "80"]), n_lines, p=[0.7, 0.3])
     src_port = rng.integers(49152, 65535, n_lines).astype(str)
     frame = pl.DataFrame(

@@ -58,6 +58,10 @@ PUBLIC = {
     "FLOW_SCHEMA",
     "VERDICTS",
     "SEVERITIES",
+    # acting on findings
+    "remediate",
+    "whatif",
+    "WhatIf",
     # errors
     "AnalyzerError",
     "InputError",

@@ -60,3 +60,7 @@ def test_notebook_runs_top_to_bottom(path):
     assert not errors
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert any("text/html" in o.get("data", {}) or "image/png" in o.get("data", {}) for o in outputs)
+    if path.name == "policy-drift.ipynb":  # the what-if's labels fire on the samples, "would break" included
+        shown = "\n".join(o.get("data", {}).get("text/html", "") for o in outputs)  # cells whole, not wrapped
+        for label in ("would break", "would need opening", "would become required", "would no longer be required"):
+            assert label in shown, label

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from .. import __version__
 from ..controls import inert
 from ..errors import AnalyzerError
-from . import check, formats, parse, policy, profiles
+from . import check, formats, parse, policy, profiles, remediate, whatif
 
 COMMANDS = MappingProxyType(
     {
@@ -24,6 +24,8 @@ COMMANDS = MappingProxyType(
         "check": check,
         "profiles": profiles,
         "policy": policy,
+        "remediate": remediate,
+        "whatif": whatif,
     }
 )
 

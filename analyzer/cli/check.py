@@ -3,24 +3,29 @@
 Reads the logs (and --dns evidence), attributes IP-only flows, keeps the flows of the site's
 update servers, matches them against the allow-list profile and the hierarchy, and writes
 OUTDIR/findings.json, findings.csv, coverage.csv, rejects.csv and flows.parquet (plus any other
-registered report). Exit code 0 when no finding is at or above --fail-on (default high), 1 when
-one is, 2 on bad input or usage, 3 when there was nothing to judge.
+registered report). Then, when asked, mails report.md with report.html and findings.csv attached
+(--mail-to) and posts a JSON summary to a webhook (--webhook). Exit code 0 when no finding is at
+or above --fail-on (default high), 1 when one is, 2 on bad input or usage, 3 when a delivery
+failed (every file is written by then), 4 when there was nothing to judge.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
 
 from ..aggregates import FINDINGS_SCHEMA
 from ..check import plural as _plural
+from ..delivery import PASSWORD_ENV
+from ..errors import AnalyzerError
 from ..parsers.base import ParseOptions
 from ..verdicts import SEVERITIES, VERDICTS
 from .common import add_input_arguments, files_table, gap_lines, print_table, say, stage_bar
 
-EXIT_NOTHING = 3
+EXIT_NOTHING = 4
 """Exit code of a check that had nothing to judge (no lines, no flows of the servers, none in the
 window): a scheduler pointed at a wrong or rotated-away path must not be told all is well."""
 
@@ -50,6 +55,84 @@ def add_arguments(parser) -> None:
         choices=(*SEVERITIES, "none"),
         help="exit 1 when a finding has this severity or a higher one (default: high; none: never)",
     )
+    add_delivery_arguments(parser)
+
+
+EXIT_DELIVERY = 3
+"""Exit code when the mail or the webhook could not be delivered (after every output is written)."""
+
+
+def add_delivery_arguments(parser) -> None:
+    group = parser.add_argument_group("delivery", "after every output is written; a failure is one line and exit 3")
+    group.add_argument(
+        "--mail-to", action="append", default=[], metavar="ADDR", help="mail the report to ADDR (repeat, or a,b)"
+    )
+    group.add_argument("--mail-from", metavar="ADDR", help="the sender (default: analyzer@ this host's name)")
+    group.add_argument(
+        "--smtp", metavar="HOST[:PORT]", help="the SMTP server (default: localhost, port 25; 587 with --smtp-starttls)"
+    )
+    group.add_argument("--smtp-starttls", action="store_true", help="use STARTTLS, verifying the server's certificate")
+    group.add_argument(
+        "--smtp-user", metavar="USER", help=f"log in as USER (needs --smtp-starttls); the password from ${PASSWORD_ENV}"
+    )
+    group.add_argument(
+        "--mail-on",
+        default="always",
+        choices=("always", *SEVERITIES),
+        help="mail only when a current finding has this severity or a higher one (default: always)",
+    )
+    group.add_argument("--webhook", metavar="URL", help="POST a JSON summary to URL (Slack, Teams, a SOAR)")
+
+
+def delivery_settings(args):
+    """The mail settings (or None) and the webhook URL (or None), checked before the check runs."""
+    from ..delivery import check_webhook, mail_settings
+
+    mail = None
+    if args.mail_to:
+        mail = mail_settings(
+            args.mail_to,
+            sender=args.mail_from,
+            smtp=args.smtp,
+            starttls=args.smtp_starttls,
+            user=args.smtp_user,
+            mail_on=args.mail_on,
+        )
+    else:
+        given = [f"--{n.replace('_', '-')}" for n in ("mail_from", "smtp", "smtp_user") if getattr(args, n)]
+        given += ["--smtp-starttls"] if args.smtp_starttls else []
+        given += ["--mail-on"] if args.mail_on != "always" else []
+        if given:
+            raise AnalyzerError(f"{', '.join(given)}: needs --mail-to")
+    return mail, (check_webhook(args.webhook) if args.webhook else None)
+
+
+def deliver(result, outdir: Path, mail, webhook: str | None, quiet: bool) -> bool:
+    """Mail and post as asked; each failure is one line on stderr. True when all went out."""
+    from ..delivery import build_message, post_webhook, send_mail, should_mail, summary, where
+
+    ok = True
+    if mail is not None and not should_mail(result, mail.mail_on):
+        if not quiet:
+            print(f"mail not sent: no current finding at {mail.mail_on} or above")
+    elif mail is not None:
+        sent = f"mailed to {', '.join(mail.to)} via {mail.server}"
+        ok = _attempt(lambda: send_mail(build_message(result, outdir, mail), mail), sent, quiet)
+    if webhook is not None:
+        posted = f"summary posted to {where(webhook)}"
+        ok = _attempt(lambda: post_webhook(webhook, summary(result, outdir)), posted, quiet) and ok
+    return ok
+
+
+def _attempt(send, done: str, quiet: bool) -> bool:
+    try:
+        send()
+    except AnalyzerError as exc:
+        print(f"analyzer: error: {exc}", file=sys.stderr)
+        return False
+    if not quiet:
+        print(done)
+    return True
 
 
 def run(args) -> int:
@@ -62,6 +145,7 @@ def run(args) -> int:
     options = ParseOptions(tz=args.tz or "UTC", squid_logformat=args.squid_logformat)
     # Read the baseline first: a bad one should fail in a second, not after the whole check.
     baseline = load_baseline(args.baseline, FINDINGS_SCHEMA) if args.baseline else None
+    mail, webhook = delivery_settings(args)  # a bad address or server fails now, not after the check
     outdir = check_output_folder(args.output, "-o")  # before the work: a bad path fails in a second
     with stage_bar(args.quiet) as progress:
         result = run_check(
@@ -110,14 +194,27 @@ def run(args) -> int:
         say("written: " + ", ".join(str(p) for p in written))
     if failing and not args.quiet:
         say(f"{_plural(failing, 'finding')} at or above {args.fail_on} (--fail-on {args.fail_on}): exit 1")
-    if (why := result.nothing_to_judge()) is not None:
-        # One line, even with --quiet: it is what a scheduler's log must show.
-        where = " ".join(args.paths)
-        if not args.allow_empty:
-            say(f"analyzer: nothing to judge in {where}: {why}", err=True)
-            return EXIT_NOTHING
-        say(f"analyzer: warning: nothing to judge in {where}: {why} (--allow-empty)", err=True)
+    nothing = nothing_to_judge_line(result, args)
+    if not deliver(result, outdir, mail, webhook, args.quiet):
+        return EXIT_DELIVERY
+    if nothing:
+        return EXIT_NOTHING
     return 1 if failing else 0
+
+
+def nothing_to_judge_line(result, args) -> bool:
+    """Say, in one line on stderr (even with --quiet: it is what a scheduler's log must show),
+    that the check had nothing to judge and why; True when the exit code must say so (not with
+    --allow-empty, which prints the line as a warning)."""
+    why = result.nothing_to_judge()
+    if why is None:
+        return False
+    where = " ".join(args.paths)
+    if args.allow_empty:
+        say(f"analyzer: warning: nothing to judge in {where}: {why} (--allow-empty)", err=True)
+        return False
+    say(f"analyzer: nothing to judge in {where}: {why}", err=True)
+    return True
 
 
 def summary_table(result) -> Table:

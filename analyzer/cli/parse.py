@@ -73,11 +73,15 @@ def run(args) -> int:
         wanted = bool(ip_only and (evidence or carriers))
         # What attribution needs from all flows is read from the streamed file (a few columns);
         # then the flows are attributed and written batch by batch, in bounded memory.
-        idx = attribution.index(pl.scan_parquet(partial), pl.concat(evidence) if evidence else None) if wanted else None
+        idx = (
+            attribution.index(pl.scan_parquet(partial, glob=False), pl.concat(evidence) if evidence else None)
+            if wanted
+            else None
+        )
         if idx is not None:
             counts = None
             with FrameWriter(out, FLOW_SCHEMA) as final:
-                for batch in pl.scan_parquet(partial).collect_batches(chunk_size=_BATCH_ROWS):
+                for batch in pl.scan_parquet(partial, glob=False).collect_batches(chunk_size=_BATCH_ROWS):
                     flows = attribution.attribute_batch(batch, idx)
                     final.write(flows)
                     counts = attribution.tally(flows, counts)

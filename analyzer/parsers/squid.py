@@ -108,21 +108,36 @@ def _with_url(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 def _parse_heads(heads: pl.LazyFrame) -> pl.LazyFrame:
     """``scheme``, ``dst_host`` and ``dst_port`` of each distinct ``_head``."""
+    # In steps, each an input column of the next: an expression used twice in one select is
+    # evaluated twice (the authority's regex was run three times), which costs when a log has
+    # tens of thousands of distinct heads.
     head = pl.col("_head")
     has_scheme = head.str.contains("://", literal=True)
     parts = head.str.splitn("://", 2)
-    scheme = pl.when(has_scheme).then(parts.struct.field("field_0").str.to_lowercase()).otherwise(pl.lit("https"))
-    authority = pl.when(has_scheme).then(parts.struct.field("field_1")).otherwise(head)
-    g = authority.str.replace(r"^[^@]*@", "").str.extract_groups(
-        r"^(?:\[(?P<v6>[^\]]*)\]|(?P<h>[^:]*|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*))(?::(?P<p>\d{1,5}))?$"
+    heads = heads.with_columns(
+        pl.when(has_scheme)
+        .then(parts.struct.field("field_0").str.to_lowercase())
+        .otherwise(pl.lit("https"))
+        .alias("scheme"),
+        pl.when(has_scheme).then(parts.struct.field("field_1")).otherwise(head).alias("_authority"),
     )
-    host = pl.coalesce(g.struct.field("v6"), g.struct.field("h")).str.to_lowercase().str.strip_suffix(".")
-    default_port = scheme.replace_strict(_DEFAULT_PORTS, default=None, return_dtype=pl.Int32)
+    g = (
+        pl.col("_authority")
+        .str.replace(r"^[^@]*@", "")
+        .str.extract_groups(r"^(?:\[(?P<v6>[^\]]*)\]|(?P<h>[^:]*|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*))(?::(?P<p>\d{1,5}))?$")
+    )
+    heads = heads.with_columns(g.alias("_g")).with_columns(
+        pl.coalesce(pl.col("_g").struct.field("v6"), pl.col("_g").struct.field("h"))
+        .str.to_lowercase()
+        .str.strip_suffix(".")
+        .alias("_host"),
+    )
+    default_port = pl.col("scheme").replace_strict(_DEFAULT_PORTS, default=None, return_dtype=pl.Int32)
     return heads.select(
         "_head",
-        scheme.alias("scheme"),
-        pl.when(host != "").then(host).alias("dst_host"),
-        pl.coalesce(g.struct.field("p").cast(pl.Int32, strict=False), default_port).alias("dst_port"),
+        "scheme",
+        pl.when(pl.col("_host") != "").then(pl.col("_host")).alias("dst_host"),
+        pl.coalesce(pl.col("_g").struct.field("p").cast(pl.Int32, strict=False), default_port).alias("dst_port"),
     )
 
 
@@ -196,9 +211,13 @@ def _tail_table(keys: pl.DataFrame) -> pl.DataFrame:
     """What each distinct (``result``, ``hier_peer``, ``mime``) of native lines gives: code, status,
     hierarchy, peer, whether they are well-formed (``_tail_ok``), the decision, and the JSON of the
     ``extra`` keys after ``elapsed_ms`` (``_json_tail``)."""
-    res = pl.col("result").str.splitn("/", 2)
-    hp = pl.col("hier_peer").str.splitn("/", 2)
+    # Each split once, as a column (used twice in one step, it would be split twice): a log with
+    # many next-hop addresses has tens of thousands of distinct keys.
+    res, hp = pl.col("_res"), pl.col("_hp")
     parts = keys.with_columns(
+        pl.col("result").str.splitn("/", 2).alias("_res"), pl.col("hier_peer").str.splitn("/", 2).alias("_hp")
+    ).select(
+        *keys.columns,
         res.struct.field("field_0").alias("code"),
         res.struct.field("field_1").cast(pl.Int32, strict=False).alias("status"),
         hp.struct.field("field_0").alias("hier"),

@@ -42,7 +42,7 @@ SERVER_ROLES = ("sup", "internet-sup")
 WSUS_PORTS = {"default": {"http": 80, "https": 443}, "custom": {"http": 8530, "https": 8531}}
 DEFAULT_CLIENT_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 
-_SITE_KEYS = {"profile", "wildcard", "wsus_web_site", "timezone", "client_networks", "server", "allow"}
+_SITE_KEYS = {"name", "profile", "wildcard", "wsus_web_site", "timezone", "client_networks", "server", "allow"}
 _SERVER_KEYS = {"name", "fqdn", "addresses", "role", "upstream", "client_networks", "description"}
 
 
@@ -87,6 +87,8 @@ class Site:
     servers: tuple[Server, ...]
     allow: tuple[Allow, ...] = ()
     client_networks: tuple[str, ...] = DEFAULT_CLIENT_NETWORKS
+    name: str = ""
+    """What mail subjects and chat messages call the site (optional; they use the file name without it)."""
     servers_by_name: dict[str, Server] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -165,6 +167,7 @@ def load_site(path: str | Path) -> Site:
 def parse_site(data: dict, file: str = "<site>") -> Site:
     """Validate the parsed TOML of a site file (see :func:`load_site`)."""
     _unknown(data, _SITE_KEYS, file, "")
+    name = _text(data, "name", file, "") if "name" in data else ""
     profile = _text(data, "profile", file, "", DEFAULT_PROFILE)
     wildcard = _choice(data, "wildcard", WILDCARD_MODES, file, "", "subdomains")
     wsus_web_site = _choice(data, "wsus_web_site", tuple(WSUS_PORTS), file, "", "default")
@@ -191,6 +194,7 @@ def parse_site(data: dict, file: str = "<site>") -> Site:
         servers=tuple(servers),
         allow=allow,
         client_networks=site_networks,
+        name=name,
     )
 
 

@@ -12,7 +12,8 @@ Example::
 
 from __future__ import annotations
 
-from . import charts, html, machine, markdown
+from ..remediation import write_remediation
+from . import charts, html, machine, markdown, ocsf
 
 WRITERS = {
     "findings.json": machine.write_findings_json,
@@ -20,9 +21,11 @@ WRITERS = {
     "coverage.csv": machine.write_coverage_csv,
     "rejects.csv": machine.write_rejects_csv,
     "flows.parquet": machine.write_flows_parquet,
+    "findings.ocsf.json": ocsf.write,
     "charts": charts.write,
     "report.html": html.write,
     "report.md": markdown.write,
+    "remediation": write_remediation,
 }
 
 __all__ = ["WRITERS"]

@@ -17,6 +17,7 @@ import polars as pl
 from ..aggregates import main_range
 from ..baseline import changes
 from ..verdicts import SEVERITIES, VERDICTS
+from . import domains
 from .charts import CHARTS
 
 REQUIRED_PROBLEMS = ("blocked-required", "required-failed")
@@ -69,6 +70,7 @@ def _finding(row: dict, zone: ZoneInfo) -> dict:
         "entry": row.get("entry"),
         "device_rules": row.get("device_rules"),
         "count": row.get("count") or 0,
+        "bytes": _size(row.get("bytes")),
         "first_seen": _fmt_time(row.get("first_seen"), zone),
         "last_seen": _fmt_time(row.get("last_seen"), zone),
         "evidence": [f"{e['file']}:{e['line']}" for e in evidence if e],
@@ -164,21 +166,101 @@ def _coverage(coverage: pl.DataFrame, zone: ZoneInfo) -> list[dict]:
     return list(servers.values())
 
 
+LISTED = 100
+"""Unexpected (and resolved) findings listed one by one, most severe and most frequent first;
+the rest are counted and left to findings.csv. Required problems are never cut."""
+GROUPS = 40
+"""Registrable domains listed per unexpected verdict, those with most flows first."""
+
+
+def _split(findings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(current, resolved) findings. A baseline run marks them in ``status``; without it every
+    finding is current. (A literal predicate such as ``pl.lit(None).is_null()`` is not used in
+    place of the missing column: polars 2.1's eager ``filter`` evaluates it per thread split on
+    frames of 19,248 rows or more and fails with "filter predicate length of 2 doesn't match".)
+    """
+    if "status" not in findings.columns:
+        return findings, findings.clear()
+    status = pl.col("status").cast(pl.String)
+    return findings.filter(status.is_null() | (status != "resolved")), findings.filter(status == "resolved")
+
+
+def _size(n: int | None) -> str:
+    """Bytes for people: ``_size(1_234_567) == "1.2 MB"``."""
+    if n is None:
+        return ""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return ""
+
+
+def _domain_sections(unexpected: pl.DataFrame, zone: ZoneInfo) -> list[dict]:
+    """Per unexpected verdict (most severe first): its findings grouped by registrable domain,
+    the ``GROUPS`` domains with most flows listed and the rest counted."""
+    if unexpected.is_empty():
+        return []
+    table = domains.groups(unexpected)
+    sections = []
+    for verdict in UNEXPECTED:
+        rows = table.filter(pl.col("verdict") == verdict)
+        if rows.is_empty():
+            continue
+        totals = rows.select(pl.col("findings").sum(), pl.col("flows").sum(), pl.col("hosts").sum()).row(0)
+        rest = rows.slice(GROUPS).select(pl.len(), pl.col("findings").sum(), pl.col("flows").sum()).row(0)
+        listed = [
+            {
+                "domain": r["group"],
+                "hosts": r["hosts"],
+                "findings": r["findings"],
+                "flows": r["flows"],
+                "bytes": _size(r["bytes"]),
+                "servers": ", ".join(r["servers"]),
+                "top": [t["destination"] for t in r["top"]],
+                "top_more": max(r["hosts"] - len(r["top"]), 0),
+                "first_seen": _fmt_time(r["first_seen"], zone),
+                "last_seen": _fmt_time(r["last_seen"], zone),
+            }
+            for r in rows.head(GROUPS).iter_rows(named=True)
+        ]
+        sections.append(
+            {
+                "verdict": verdict,
+                "severity": VERDICTS[verdict][0],
+                "findings": int(totals[0] or 0),
+                "flows": int(totals[1] or 0),
+                "hosts": int(totals[2] or 0),
+                "domains": rows.height,
+                "groups": listed,
+                "more_groups": int(rest[0]),
+                "more_findings": int(rest[1] or 0),
+                "more_flows": int(rest[2] or 0),
+            }
+        )
+    return sections
+
+
 def build(result, *, charts: dict[str, bytes] | None = None) -> dict:
     """The view of a check result for the report templates.
 
     ``charts`` maps chart names to PNG bytes (the HTML embeds them; Markdown links the files).
+    Sizes stay bounded whatever the number of findings: required problems are all listed,
+    unexpected findings are grouped by registrable domain (``GROUPS`` per verdict) and the
+    ``LISTED`` largest listed one by one; what is left out is counted ("N more in findings.csv").
     Example: ``build(result)["glance"]["severity"]["high"]``.
     """
     zone = ZoneInfo(result.timezone)
     findings = _ordered(result.findings)
-    status = pl.col("status").cast(pl.String) if "status" in findings.columns else pl.lit(None, pl.String)
-    current = findings.filter(status.is_null() | (status != "resolved"))
-    resolved = findings.filter(status == "resolved") if "status" in findings.columns else findings.clear()
+    current, resolved = _split(findings)
     severity = dict.fromkeys(SEVERITIES, 0)
     for sev, n in current.group_by("severity").len().iter_rows():
         if sev in severity:
             severity[sev] = n
+    per_verdict = {v: (0, 0) for v in VERDICT_ORDER}
+    for v, n, flows in current.group_by("verdict").agg(pl.len(), pl.col("count").sum()).iter_rows():
+        per_verdict[v] = (int(n), int(flows or 0))
     listed = [v for v in VERDICT_ORDER if v in result.summary] + sorted(
         v for v in result.summary if v not in VERDICT_ORDER
     )
@@ -193,12 +275,11 @@ def build(result, *, charts: dict[str, bytes] | None = None) -> dict:
     ]
     first, last = result.aggregates.time_range()
     drawn = main_range(result.aggregates.minutes)
-    by_verdict = {
-        v: [_finding(r, zone) for r in current.filter(pl.col("verdict") == v).iter_rows(named=True)]
-        for v in VERDICT_ORDER
-    }
-    blocked = [f for v in REQUIRED_PROBLEMS for f in by_verdict.get(v, [])]
-    unexpected = [f for v in UNEXPECTED for f in by_verdict.get(v, [])]
+    # Most severe first (the frame is ordered): blocked-required (high) before required-failed.
+    blocked = [
+        _finding(r, zone) for r in current.filter(pl.col("verdict").is_in(REQUIRED_PROBLEMS)).iter_rows(named=True)
+    ]
+    unexpected = current.filter(pl.col("verdict").is_in(UNEXPECTED))
     diff = changes(findings)
     has_baseline = "status" in findings.columns
     window = getattr(result, "window", None)
@@ -220,19 +301,23 @@ def build(result, *, charts: dict[str, bytes] | None = None) -> dict:
             "severity": severity,
             "findings": current.filter(pl.col("severity").is_in(list(SEVERITIES))).height,
             "verdicts": verdicts,
-            "blocked_required": sum(f["count"] for f in by_verdict["blocked-required"]),
-            "blocked_findings": len(by_verdict["blocked-required"]),
-            "failed_findings": len(by_verdict["required-failed"]),
-            "unexpected_allowed": sum(f["count"] for f in by_verdict["unexpected-allowed"]),
-            "unexpected_allowed_findings": len(by_verdict["unexpected-allowed"]),
+            "blocked_required": per_verdict["blocked-required"][1],
+            "blocked_findings": per_verdict["blocked-required"][0],
+            "failed_findings": per_verdict["required-failed"][0],
+            "unexpected_allowed": per_verdict["unexpected-allowed"][1],
+            "unexpected_allowed_findings": per_verdict["unexpected-allowed"][0],
             "never_seen": coverage_never_seen(result.coverage),
             "auth_required": int(result.summary.get("auth-required", 0)),
             "baseline": has_baseline,
             "changes": diff,
         },
         "blocked": blocked,
-        "unexpected": unexpected,
-        "resolved": [_finding(r, zone) for r in resolved.iter_rows(named=True)],
+        "domains": _domain_sections(unexpected, zone),
+        "unexpected": [_finding(r, zone) for r in unexpected.head(LISTED).iter_rows(named=True)],
+        "unexpected_total": unexpected.height,
+        "resolved": [_finding(r, zone) for r in resolved.head(LISTED).iter_rows(named=True)],
+        "resolved_total": resolved.height,
+        "listed": LISTED,
         "coverage": _coverage(result.coverage, zone),
         "inputs": _inputs(result.read, zone),
         "rejects": result.read.rejects.height,

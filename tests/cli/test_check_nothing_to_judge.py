@@ -1,4 +1,4 @@
-"""`analyzer check` with nothing to judge: exit 3 and one line saying why, unless --allow-empty (item 2)."""
+"""`analyzer check` with nothing to judge: exit 4 and one line saying why, unless --allow-empty (item 2)."""
 
 from __future__ import annotations
 
@@ -44,11 +44,11 @@ WHY = {
 
 
 @pytest.mark.parametrize("case", list(WHY))
-def test_nothing_to_judge_exits_3_with_one_line(tmp_path, capsys, case):
+def test_nothing_to_judge_exits_4_with_one_line(tmp_path, capsys, case):
     args = _case(tmp_path, case)
     code = main(["check", *args, "--site", SITE, "-o", str(tmp_path / "out"), "-q"])
     err = capsys.readouterr().err
-    assert code == EXIT_NOTHING == 3
+    assert code == EXIT_NOTHING == 4
     assert err.count("\n") == 1 and err.startswith(f"analyzer: nothing to judge in {args[0]}: "), err
     assert WHY[case] in err
     assert (tmp_path / "out" / "findings.json").is_file()  # the outputs still say what was read

@@ -18,6 +18,7 @@ from analyzer.aggregates import COVERAGE_SCHEMA, Partial, findings, fold
 from analyzer.parsers.base import ParseOptions
 from analyzer.read import FileSummary, ReadResult
 from analyzer.schema import conform_flows, empty_rejects
+from analyzer.timewindow import TimeWindow
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 SEVERITY = {
@@ -40,6 +41,8 @@ class FakeResult:
     timezone: str = "Europe/Berlin"
     summary: dict[str, int] = field(default_factory=dict)
     aggregates: Partial | None = None
+    window: TimeWindow = field(default_factory=TimeWindow)
+    outside_window: int = 0
 
 
 def flow(verdict, host, *, hours=0, port=443, scheme="https", server="CAS", line=1, url="/", user=None, rule=None):
@@ -67,7 +70,13 @@ def flow(verdict, host, *, hours=0, port=443, scheme="https", server="CAS", line
 
 
 def make_result(rows, coverage_rows=(), *, tz="Europe/Berlin") -> FakeResult:
-    raw = pl.DataFrame(list(rows), infer_schema_length=None)
+    """A result of flows given as dicts (see :func:`flow`)."""
+    return result_of_frame(pl.DataFrame(list(rows), infer_schema_length=None), coverage_rows, tz=tz)
+
+
+def result_of_frame(raw: pl.DataFrame, coverage_rows=(), *, tz="Europe/Berlin") -> FakeResult:
+    """A result of flows given as a frame with the columns :func:`flow` makes (big results are
+    built this way, without a Python row per flow)."""
     flows = pl.concat(
         [
             conform_flows(raw),
@@ -104,7 +113,8 @@ def make_result(rows, coverage_rows=(), *, tz="Europe/Berlin") -> FakeResult:
             upstream="microsoft-update",
         )
     ]
-    policy = SimpleNamespace(profile=profile, wildcard="subdomains", site=SimpleNamespace(servers=servers))
+    site = SimpleNamespace(servers=servers, wsus_web_site="custom", file="site.toml")
+    policy = SimpleNamespace(profile=profile, wildcard="subdomains", site=site)
     summary = flows.group_by("verdict").len().sort("verdict")
     return FakeResult(
         flows=flows,
