@@ -310,7 +310,7 @@ def run_check(
     finally:
         run.close()
     return CheckResult(
-        flows=pl.scan_parquet(flows_file.path),
+        flows=pl.scan_parquet(flows_file.path, glob=False),
         findings=findings_of(partial),
         coverage=coverage_of(partial, policy),
         read=read,
@@ -387,8 +387,8 @@ class _LocalRun:
             self.part.replace(self.out)
             return merge(*self.pending)
         self.spool.close()
-        spooled = pl.scan_parquet(self.spool_path)
-        written = pl.scan_parquet(self.part)
+        spooled = pl.scan_parquet(self.spool_path, glob=False)
+        written = pl.scan_parquet(self.part, glob=False)
         self._tell("evidence", 0, 1)
         dns = self.evidence().get("dns")
         flows = pl.concat([written.select(list(FLOW_SCHEMA)), spooled], how="vertical")

@@ -38,9 +38,23 @@ def neutralize_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(exprs) if exprs else frame
 
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.6f%:z"
+"""How every machine-readable output (CSV, JSON) writes a time: ISO 8601 in UTC with a colon
+offset, ``2026-11-02T09:00:09.000000+00:00``, which spreadsheets (Excel included), pandas and
+``datetime.fromisoformat`` read. The human reports show the site's zone instead."""
+
+
+def _csv_time(name: str, dtype: pl.Datetime) -> pl.Expr:
+    col = pl.col(name)
+    if dtype.time_zone is None:  # a time without zone: written as it is, without an offset
+        return col.dt.strftime(TIME_FORMAT.removesuffix("%:z")).alias(name)
+    return col.dt.convert_time_zone("UTC").dt.strftime(TIME_FORMAT).alias(name)
+
+
 def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    # CSV has no enum or nested types: write enums as text.
+    # CSV has no enum or nested types: write enums as text; times in the one convention.
     casts = [pl.col(n).cast(pl.String) for n, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical)]
+    casts += [_csv_time(n, t) for n, t in frame.schema.items() if isinstance(t, pl.Datetime)]
     frame = frame.with_columns(casts) if casts else frame
     # Control characters made visible first: a cell starting with ESC is then "\x1b...", safe.
     return neutralize_formulas(inert_frame(frame))

@@ -84,11 +84,15 @@ def run(args) -> int:
         # What attribution needs from all flows is read from the streamed file (a few columns);
         # then the flows are attributed and written batch by batch, in bounded memory.
         found = pl.concat(evidence) if evidence else None
-        idx = attribution.index(pl.scan_parquet(partial), found, window=window, use_ttl=use_ttl) if wanted else None
+        idx = (
+            attribution.index(pl.scan_parquet(partial, glob=False), found, window=window, use_ttl=use_ttl)
+            if wanted
+            else None
+        )
         if idx is not None:
             counts = None
             with FrameWriter(out, FLOW_SCHEMA) as final:
-                for batch in pl.scan_parquet(partial).collect_batches(chunk_size=_BATCH_ROWS):
+                for batch in pl.scan_parquet(partial, glob=False).collect_batches(chunk_size=_BATCH_ROWS):
                     flows = attribution.attribute_batch(batch, idx)
                     final.write(flows)
                     counts = attribution.tally(flows, counts)

@@ -78,7 +78,7 @@ def parse_file(src: SourceFile, head: list[str], ctx: ParseContext) -> Iterator[
         return None
     ctx.state["export_header"] = None
     path = str(src.path)
-    lines = pl.scan_lines(path, name="text").with_row_index("line_no", offset=1)
+    lines = pl.scan_lines(path, name="text", glob=False).with_row_index("line_no", offset=1)
     try:
         aside, counts = pl.collect_all(
             [
@@ -99,7 +99,7 @@ def parse_file(src: SourceFile, head: list[str], ctx: ParseContext) -> Iterator[
 
 def _csv(path: str, threat: bool, n_lines: int | None = None) -> pl.LazyFrame:
     indexes = cols.READ_INDEXES if threat else cols.LAYOUT_INDEXES["TRAFFIC"]
-    frame = pl.scan_csv(path, **paloalto_csv.options(pa.WIDTH))
+    frame = pl.scan_csv(path, glob=False, **paloalto_csv.options(pa.WIDTH))
     if n_lines is not None:  # lines written since the lines pass are not read: it did not see them
         frame = frame.head(n_lines)
     return (
@@ -181,7 +181,7 @@ def _handed(result: tuple[Parsed, pl.DataFrame], pending: list[pl.DataFrame]) ->
 def _with_text(path: str, rejects: pl.DataFrame) -> Parsed:
     """The CSV pass's rejects, with the text of their lines read in a last pass."""
     texts = (
-        pl.scan_lines(path, name="raw")
+        pl.scan_lines(path, name="raw", glob=False)
         .with_row_index("line_no", offset=1)
         .filter(pl.col("line_no").is_in(rejects["line_no"].implode()))
         .select(pl.col("line_no").cast(pl.Int64), "raw")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -21,12 +21,14 @@ from ..verdicts import VERDICTS
 SCHEMA_VERSION = 2
 
 
-ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.6fZ"
-"""Times in findings.json: ISO 8601 UTC with microseconds (polars' notation)."""
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
+"""Times in findings.json: ISO 8601 UTC with microseconds and a colon offset (polars' notation), as
+:func:`_iso` writes them and as every machine output does (see analyzer.output.TIME_FORMAT)."""
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The convention of every machine output (see analyzer.output.TIME_FORMAT): UTC, colon offset.
+    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 _PLACEHOLDER = "\x00findings\x00"

@@ -44,7 +44,7 @@ WHY = {
 
 
 @pytest.mark.parametrize("case", list(WHY))
-def test_nothing_to_judge_exits_3_with_one_line(tmp_path, capsys, case):
+def test_nothing_to_judge_exits_4_with_one_line(tmp_path, capsys, case):
     args = _case(tmp_path, case)
     code = main(["check", *args, "--site", SITE, "-o", str(tmp_path / "out"), "-q"])
     err = capsys.readouterr().err
