@@ -21,7 +21,7 @@ import pickle
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -111,11 +111,17 @@ def judged_schema(policy) -> pl.Schema:
 
 
 def build_index(
-    sessions: pl.DataFrame | None, pairs: pl.DataFrame | None, ip_only: bool, carriers: bool, dns: pl.DataFrame | None
+    sessions: pl.DataFrame | None,
+    pairs: pl.DataFrame | None,
+    ip_only: bool,
+    carriers: bool,
+    dns: pl.DataFrame | None,
+    window: timedelta = attribution.DEFAULT_WINDOW,
+    use_ttl: bool = False,
 ) -> attribution.Index | None:
     """The index :func:`analyzer.attribution.index` builds from all the flows, from the parts
     each task found (sessions, host/address pairs, whether IP-only flows and evidence carriers
-    exist) and the DNS records."""
+    exist) and the DNS records; ``window``/``use_ttl`` as ``--dns-window`` gives them."""
     has_dns = dns is not None and dns.height > 0
     if not (ip_only and (has_dns or carriers)):
         return None
@@ -124,8 +130,8 @@ def build_index(
     sessions = sessions if sessions is not None else attribution._url_sessions(empty_flows()).collect()
     if all_evidence.is_empty() and sessions.is_empty():
         return None
-    found = attribution.address_names(all_evidence, attribution.DEFAULT_WINDOW).sort("time")
-    return attribution.Index(sessions, found if all_evidence.height else None, attribution.DEFAULT_WINDOW, False)
+    found = attribution.address_names(all_evidence, window).sort("time")
+    return attribution.Index(sessions, found if all_evidence.height else None, window, use_ttl)
 
 
 def _keyed_accumulator(sc):
@@ -174,6 +180,7 @@ def check_spark(
     until: str | datetime | None = None,
     last: str | None = None,
     options: ParseOptions | None = None,
+    dns_window: str | timedelta | None = None,
     output: str | Path | None = None,
     split_bytes: int = splitting.SPLIT_BYTES,
     max_index_bytes: int = MAX_INDEX_BYTES,
@@ -197,6 +204,7 @@ def check_spark(
         result.flows.groupBy("verdict").count().show()
     """
     policy = load_policy(site, profile=profile)
+    answer_window, use_ttl = attribution.dns_window(dns_window)  # a bad option fails before reading
     zone = tz or (options.tz if options and options.tz != "UTC" else None) or policy.site.timezone
     check_timezone(zone)
     opts = ParseOptions(tz=zone, squid_logformat=options.squid_logformat if options else None)
@@ -245,7 +253,7 @@ def check_spark(
     got = read_parts.value
     if sorted(got) != list(range(len(splits))):
         raise AnalyzerError(f"internal error: {len(got)} of {len(splits)} splits came back from the reading pass")
-    read, index = _gather(splits, got, opts)
+    read, index = _gather(splits, got, opts, answer_window, use_ttl)
     tell("evidence", 1, 1)
     partials = [got[i]["partial"] for i in range(len(splits))]
     todo = [i for i in range(len(splits)) if got[i]["nameable"]]
@@ -304,7 +312,13 @@ def _ddl(schema) -> str:
     return ", ".join(f"{f.name} {names[str(f.type)]}" for f in schema)
 
 
-def _gather(splits: list[splitting.Split], got: dict[int, dict], opts: ParseOptions):
+def _gather(
+    splits: list[splitting.Split],
+    got: dict[int, dict],
+    opts: ParseOptions,
+    answer_window: timedelta = attribution.DEFAULT_WINDOW,
+    use_ttl: bool = False,
+):
     """The reading pass's parts on the driver: file summaries (parts of a file added in order),
     rejects and DNS records in input order, and the attribution index."""
     files: list[FileSummary] = []
@@ -343,6 +357,8 @@ def _gather(splits: list[splitting.Split], got: dict[int, dict], opts: ParseOpti
         ip_only,
         carriers,
         dns_frame,
+        answer_window,
+        use_ttl,
     )
     read = ReadResult(
         flows=empty_flows(),

@@ -124,6 +124,16 @@ def test_window_and_forced_format(spark, tmp_path):
     assert got.flows.count() == local.flow_count  # the judged DataFrame, persisted (no output)
 
 
+def test_dns_window_reaches_the_spark_index(spark, tmp_path):
+    # --dns-window changes which IP-only flows DNS answers name: the Spark index must use it too.
+    paths = _mixed_log(tmp_path, n=600)
+    local = run_check(paths, SITE, dns_window="1m")
+    assert not local.findings.equals(run_check(paths, SITE).findings)  # the option matters here
+    got = check_spark(spark, paths, SITE, dns_window="1m", split_bytes=4096)
+    assert got.findings.equals(local.findings)
+    assert got.summary == local.summary
+
+
 def test_a_file_that_does_not_parse_is_the_same_one_line_error(spark, tmp_path):
     bad = tmp_path / "access.log"
     bad.write_text("".join(f"{1793800000 + i}.000 nonsense line {i}\n" for i in range(3000)), encoding="utf-8")
