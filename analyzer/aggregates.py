@@ -562,6 +562,18 @@ def coverage_of(partial: Partial, policy: Policy) -> pl.DataFrame:
     return out.with_columns(status.alias("status")).select(list(COVERAGE_SCHEMA)).cast(dict(COVERAGE_SCHEMA))
 
 
+def result_fields(partial: Partial, policy: Policy) -> dict:
+    """The fields of a check result that come from the merged partial (findings, coverage,
+    summary, outside-window count, the partial itself): one definition for every engine."""
+    return {
+        "findings": findings_of(partial),
+        "coverage": coverage_of(partial, policy),
+        "summary": summary_of(partial),
+        "outside_window": partial.outside_window,
+        "aggregates": partial,
+    }
+
+
 def summary_of(partial: Partial) -> dict[str, int]:
     """Count of flows per verdict, every kind listed (0 when absent), plus ``out-of-scope``."""
     got = {v: int(n) for v, n in partial.verdicts.iter_rows()}

@@ -34,7 +34,7 @@ from pathlib import Path
 import polars as pl
 
 from . import ambiguity, attribution
-from .aggregates import Partial, coverage_of, empty, findings_of, fold, merge, summary_of
+from .aggregates import Partial, empty, fold, merge, result_fields
 from .output import FrameWriter
 from .parsers.base import ParseOptions
 from .policy import Policy, Site, load_policy
@@ -311,16 +311,12 @@ def run_check(
         run.close()
     return CheckResult(
         flows=pl.scan_parquet(flows_file.path, glob=False),
-        findings=findings_of(partial),
-        coverage=coverage_of(partial, policy),
         read=read,
         policy=policy,
         timezone=zone,
-        summary=summary_of(partial),
         window=window,
-        outside_window=partial.outside_window,
-        aggregates=partial,
         flows_file=flows_file,
+        **result_fields(partial, policy),
     )
 
 

@@ -66,6 +66,34 @@ class FileSummary:
             out.append(f"{self.decode_errors:,} undecodable bytes replaced")
         return out
 
+    def add(
+        self,
+        lines: int,
+        records: int,
+        rejects: int,
+        decode_errors: int,
+        skipped: dict[str, int],
+        notes: dict[str, object],
+        first_reject_line: int | None,
+    ) -> None:
+        """Count one more part of the file (a chunk, or a Spark split) into this summary, in order:
+        numbers summed, other notes the last part's, the earliest first reject kept."""
+        self.lines += lines
+        self.records += records
+        self.rejects += rejects
+        self.decode_errors += decode_errors
+        for k, v in skipped.items():
+            self.skipped[k] = self.skipped.get(k, 0) + v
+        for k, v in notes.items():
+            if isinstance(v, int | float) and isinstance(self.notes.get(k, 0), int | float):
+                self.notes[k] = self.notes.get(k, 0) + v
+            else:
+                self.notes[k] = v
+        if first_reject_line is not None and (
+            self.first_reject_line is None or first_reject_line < self.first_reject_line
+        ):
+            self.first_reject_line = first_reject_line
+
     def as_row(self) -> dict:
         return {
             "file": self.file,
@@ -241,21 +269,9 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
                 f"internal error: {parser.name} accounted for {out.records.height} records, "
                 f"{out.rejects.height} rejects and {n_skipped} skipped lines of {n_lines} in {src.name}"
             )
-        summary.lines += n_lines
-        summary.records += out.records.height
-        summary.rejects += out.rejects.height
-        summary.decode_errors += decode_errors
-        for k, v in out.skipped.items():
-            summary.skipped[k] = summary.skipped.get(k, 0) + v
-        for k, v in out.notes.items():
-            if isinstance(v, int | float) and isinstance(summary.notes.get(k, 0), int | float):
-                summary.notes[k] = summary.notes.get(k, 0) + v
-            else:
-                summary.notes[k] = v
+        first = int(out.rejects["line_no"].min()) if out.rejects.height else None
+        summary.add(n_lines, out.records.height, out.rejects.height, decode_errors, out.skipped, out.notes, first)
         if out.rejects.height:
-            first = int(out.rejects["line_no"].min())
-            if summary.first_reject_line is None or first < summary.first_reject_line:
-                summary.first_reject_line = first
             rejects.append(_compact(out.rejects))
         if out.records.height:
             records = conform_flows(out.records) if parser.kind == "flows" else out.records

@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 
 from ... import attribution
-from ...aggregates import Partial, coverage_of, findings_of, merge, summary_of
+from ...aggregates import Partial, merge, result_fields
 from ...check import CheckResult, Plan, _window, check_flows
 from ...errors import AnalyzerError, InputError
 from ...parsers.base import ParseOptions
@@ -285,16 +285,12 @@ def check_spark(
         flows = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
     return SparkCheckResult(
         flows=flows,
-        findings=findings_of(partial),
-        coverage=coverage_of(partial, policy),
         read=read,
         policy=policy,
         timezone=zone,
-        summary=summary_of(partial),
         window=window,
-        outside_window=partial.outside_window,
-        aggregates=partial,
         flows_path=flows_path,
+        **result_fields(partial, policy),
     )
 
 

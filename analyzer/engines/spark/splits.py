@@ -192,19 +192,7 @@ def add(a: FileSummary, b: FileSummary) -> FileSummary:
     """Two parts of one file's summary as one, in order (numbers summed, other notes the last
     part's), as the local reader sums a file's chunks."""
     out = replace(a, skipped=dict(a.skipped), notes=dict(a.notes))
-    out.lines += b.lines
-    out.records += b.records
-    out.rejects += b.rejects
-    out.decode_errors += b.decode_errors
-    for k, v in b.skipped.items():
-        out.skipped[k] = out.skipped.get(k, 0) + v
-    for k, v in b.notes.items():
-        if isinstance(v, int | float) and isinstance(out.notes.get(k, 0), int | float):
-            out.notes[k] = out.notes.get(k, 0) + v
-        else:
-            out.notes[k] = v
-    if b.first_reject_line is not None and (a.first_reject_line is None or b.first_reject_line < a.first_reject_line):
-        out.first_reject_line = b.first_reject_line
+    out.add(b.lines, b.records, b.rejects, b.decode_errors, b.skipped, b.notes, b.first_reject_line)
     return out
 
 
