@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 $(BIN)/analyzer: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,spark]'
 	@touch $@
 
 # The check exits 1 when it finds something at --fail-on (high): for the demo that is success.

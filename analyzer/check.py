@@ -13,11 +13,12 @@ import shutil
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
 
-from . import attribution
+from . import ambiguity, attribution
 from .aggregates import Partial, empty, fold
 from .baseline import current_only
 from .pipeline.read import ReadResult
@@ -182,6 +183,12 @@ def check_flows(flows: pl.DataFrame, policy: Policy) -> pl.DataFrame:
 
     Example: ``check_flows(read_logs(["access.log"]).flows, load_policy("site.toml"))``.
     """
+    # A separate step after judging: flows whose candidate names (an address that stood for
+    # several) would get different verdicts are marked ambiguous (analyzer.ambiguity).
+    return ambiguity.mark(_judged(flows, policy), lambda alternatives: _judged(alternatives, policy))
+
+
+def _judged(flows: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     from .match import match  # the stages are plain functions of frames
 
     # The verdict depends only on the key (server, destination, scheme, port, action, ...): judge
@@ -197,6 +204,9 @@ class Plan:
     policy: Policy
     window: TimeWindow = field(default_factory=TimeWindow)
     index: attribution.Index | None = None
+    dns_window: timedelta = attribution.DEFAULT_WINDOW
+    """How long an answer names later flows (``--dns-window``); ``use_ttl``: each answer's TTL."""
+    use_ttl: bool = False
 
 
 def in_window(flows: pl.DataFrame, window: TimeWindow) -> tuple[pl.DataFrame, int]:

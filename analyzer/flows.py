@@ -63,6 +63,11 @@ FLOW_COLUMNS: tuple[Column, ...] = (
     Column("device", pl.String, "the device that logged the flow (serial, host name)"),
     Column("session_id", pl.String, "the device's session id"),
     Column("end_reason", pl.String, "why the session ended (PAN-OS)"),
+    Column(
+        "decided_by",
+        pl.String,
+        "the line (file:line) whose action is the flow's, when not its own: a URL log that blocked the session",
+    ),
     Column("host_source", pl.Enum(list(HOST_SOURCES)), "how dst_host is known"),
     Column("host_candidates", pl.Int32, "how many names evidence tied to dst_ip (1 = unique)"),
     Column("host_names", pl.String, "names evidence tied to dst_ip, space separated, dst_host first"),
@@ -112,11 +117,15 @@ class Evidence:
     of evidence (``"proxy"``: Squid's next-hop address; ``"session"``: PAN-OS URL logs).
     ``session_keys``: columns that tie a line without a host to a line with one of the same
     connection (PAN-OS: ``("device", "session_id")``); empty when the format has no sessions.
-    Example: ``Evidence("session", session_keys=("device", "session_id"))``.
+    ``session_seconds``: the field of ``extra`` that holds a session line's length in seconds
+    (its ``time`` is the session's end), so that a recycled session id is told apart by the
+    span it covers; None when the lines do not say (a time window around the line is used).
+    Example: ``Evidence("session", session_keys=("device", "session_id"), session_seconds="elapsed_sec")``.
     """
 
     host_source: str
     session_keys: tuple[str, ...] = ()
+    session_seconds: str | None = None
 
     def __post_init__(self) -> None:
         if self.host_source not in HOST_SOURCES:
@@ -261,15 +270,27 @@ def normalize_answer_lists(answers: pl.Series) -> pl.Series:
     return out["_n"].fill_null(pl.lit([], pl.List(pl.String))).alias(answers.name)
 
 
-def local_to_utc(naive: pl.Expr, tz: str) -> pl.Expr:
-    """A naive local time read in zone ``tz``, in UTC.
+def local_to_utc(naive: pl.Expr, tz: str) -> tuple[pl.Expr, pl.Expr]:
+    """Naive local times (in line order) read in ``tz``, as UTC, and whether each was ambiguous.
 
-    The hour repeated when clocks go back cannot be told apart: its first pass is taken. Times in
-    the hour skipped when clocks go forward do not exist: null, so the parser rejects the line.
+    A time in the hour skipped when clocks go forward does not exist: null (the line is then a
+    reject). A time in the hour repeated when clocks go back is ambiguous: when the log is in
+    order, it is the second pass if a line before it in the repeated hour showed a later time
+    (the clock went back in between), else the first; when the ambiguous lines so read would
+    not be in order, every one is read as the first pass. Order is judged within the lines
+    given (a read block), so the rare block that starts inside the second pass reads its lines
+    as the first. Returns (UTC time, ambiguous) expressions.
     """
-    if tz == "UTC":
-        return naive.dt.replace_time_zone("UTC")
-    return naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+    if tz in ("UTC", "Etc/UTC"):  # no gap, no repeated hour: one conversion, nothing to order
+        return naive.dt.replace_time_zone("UTC"), pl.lit(False)
+    early = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    late = naive.dt.replace_time_zone(tz, ambiguous="latest", non_existent="null")
+    ambiguous = (early != late).fill_null(False)
+    seen = pl.when(ambiguous).then(naive).cum_max().forward_fill().shift(1)
+    second = ambiguous & (seen > naive).fill_null(False)
+    resolved = pl.when(second).then(late).otherwise(early)
+    in_order = (pl.when(ambiguous).then(resolved).drop_nulls().diff().fill_null(pl.duration()) >= pl.duration()).all()
+    return pl.when(in_order).then(resolved).otherwise(early).dt.convert_time_zone("UTC"), ambiguous
 
 
 def zone_error(tz: str) -> str | None:

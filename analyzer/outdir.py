@@ -59,4 +59,4 @@ def load_outdir(path: str | Path, site: str | None = None) -> Outdir:
         message = f"the check's policy cannot be loaded ({exc}); give --site SITE.toml"
         raise InputError(message, file=str(document)) from None
     findings = load_baseline(document, FINDINGS_SCHEMA)
-    return Outdir(folder, findings, pl.scan_parquet(folder / "flows.parquet"), policy)
+    return Outdir(folder, findings, pl.scan_parquet(folder / "flows.parquet", glob=False), policy)

@@ -38,9 +38,23 @@ def neutralize_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(exprs) if exprs else frame
 
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.6f%:z"
+"""How every machine-readable output (CSV, JSON) writes a time: ISO 8601 in UTC with a colon
+offset, ``2026-11-02T09:00:09.000000+00:00``, which spreadsheets (Excel included), pandas and
+``datetime.fromisoformat`` read. The human reports show the site's zone instead."""
+
+
+def _csv_time(name: str, dtype: pl.Datetime) -> pl.Expr:
+    col = pl.col(name)
+    if dtype.time_zone is None:  # a time without zone: written as it is, without an offset
+        return col.dt.strftime(TIME_FORMAT.removesuffix("%:z")).alias(name)
+    return col.dt.convert_time_zone("UTC").dt.strftime(TIME_FORMAT).alias(name)
+
+
 def _csv_ready(frame: pl.DataFrame) -> pl.DataFrame:
-    # CSV has no enum or nested types: write enums as text.
+    # CSV has no enum or nested types: write enums as text; times in the one convention.
     casts = [pl.col(n).cast(pl.String) for n, t in frame.schema.items() if isinstance(t, pl.Enum | pl.Categorical)]
+    casts += [_csv_time(n, t) for n, t in frame.schema.items() if isinstance(t, pl.Datetime)]
     frame = frame.with_columns(casts) if casts else frame
     # Control characters made visible first: a cell starting with ESC is then "\x1b...", safe.
     return neutralize_formulas(inert_frame(frame))
@@ -262,15 +276,21 @@ def check_output_folder(path: str | Path, label: str = "-o") -> Path:
     shown = str(path)
     if folder.exists() and not folder.is_dir():
         raise AnalyzerError(f"{label} {shown}: is a file, not a folder (give a folder for the results)")
+    _writable_folder(folder, label, shown, "a folder", "the folder")
+    return folder
+
+
+def _writable_folder(folder: Path, label: str, shown: str, what: str, which: str) -> None:
+    """Create ``folder`` (where ``what``, "a folder" or "a file", is to be written) and make sure
+    it is writable, or raise one line naming the option (``label``) and the path given."""
     base = _nearest_existing(folder)
     if not base.is_dir():
-        raise AnalyzerError(f"{label} {shown}: cannot create a folder under the file {base}")
+        raise AnalyzerError(f"{label} {shown}: cannot create {what} under the file {base}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise AnalyzerError(f"{label} {shown}: cannot create the folder: {exc.strerror or exc}") from None
+        raise AnalyzerError(f"{label} {shown}: cannot create {which}: {exc.strerror or exc}") from None
     _probe(folder, label, shown)
-    return folder
 
 
 def check_output_file(path: str | Path, label: str = "-o") -> Path:
@@ -282,15 +302,7 @@ def check_output_file(path: str | Path, label: str = "-o") -> Path:
     format_of(file)
     if file.is_dir():
         raise AnalyzerError(f"{label} {shown}: is a folder (give a file name ending in .parquet or .csv)")
-    parent = file.parent
-    base = _nearest_existing(parent)
-    if not base.is_dir():
-        raise AnalyzerError(f"{label} {shown}: cannot create a file under the file {base}")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AnalyzerError(f"{label} {shown}: cannot create its folder: {exc.strerror or exc}") from None
-    _probe(parent, label, shown)
+    _writable_folder(file.parent, label, shown, "a file", "its folder")
     if file.exists():
         try:
             with open(file, "ab"):

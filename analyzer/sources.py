@@ -30,7 +30,11 @@ that a multi-gigabyte log never sits in memory whole."""
 
 _MAGIC = MAGIC
 _COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".zstd")
-_ROTATION = re.compile(r"^(?P<base>.*?)(?:\.(?P<n>\d+)|\.(?P<old>old))?$")
+_ROTATION = re.compile(
+    r"^(?P<base>.*?)(?:[.-](?P<date>(?:19|20)\d{6}(?:\d{2})?(?:-\d+)?)|\.(?P<n>\d+)|\.(?P<old>old))?$"
+)
+"""A rotated name: ``x.log.2`` (logrotate's numbers, higher older), ``x.log-20261201`` (its
+``dateext``, optionally with the hour or a second number), ``x.log.old`` (pfirewall)."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,9 @@ class LineChunk:
     None when bytes had to be replaced."""
 
 
-def _rotation_key(path: Path) -> tuple[str, str, int]:
-    """Sort key putting rotated files oldest first: ``x.log.2.gz``, ``x.log.1``, ``x.log``."""
+def _rotation_key(path: Path) -> tuple[str, str, tuple]:
+    """Sort key putting rotated files oldest first: ``x.log-20261130.gz``, ``x.log-20261201``,
+    ``x.log.2.gz``, ``x.log.1``, ``x.log``."""
     name = path.name
     for suffix in _COMPRESSED_SUFFIXES:
         if name.endswith(suffix):
@@ -74,13 +79,15 @@ def _rotation_key(path: Path) -> tuple[str, str, int]:
             break
     m = _ROTATION.match(name)
     base = m.group("base")
+    if m.group("date") is not None:  # dated: by date, before the numbered and the live file
+        return (str(path.parent), base, (0, m.group("date"), 0))
     if m.group("n") is not None:
         rank = int(m.group("n"))
     elif m.group("old") is not None:
         rank = 1
     else:
         rank = 0
-    return (str(path.parent), base, -rank)
+    return (str(path.parent), base, (1, "", -rank))
 
 
 def expand(paths: list[str | os.PathLike]) -> list[SourceFile]:
@@ -154,7 +161,7 @@ def open_binary(src: SourceFile) -> tuple[BinaryIO, BinaryIO]:
         raise
 
 
-def _lines_frame(data: bytes, first_line: int) -> tuple[pl.DataFrame, int]:
+def lines_frame(data: bytes, first_line: int) -> tuple[pl.DataFrame, int]:
     """Split ``data`` (whole lines) into a frame; returns it and the count of replaced bytes."""
     if not data:
         return _numbered(pl.DataFrame({"text": pl.Series([], dtype=pl.String)}), first_line), 0
@@ -205,7 +212,7 @@ def _chunks(stream, raw, chunk_bytes, progress) -> Iterator[LineChunk]:
     line = 1
     last: LineChunk | None = None
     for data in _blocks(stream, raw, chunk_bytes):
-        frame, errors = _lines_frame(data, line)
+        frame, errors = lines_frame(data, line)
         line += frame.height
         if progress is not None:
             progress(raw.tell())
@@ -214,7 +221,7 @@ def _chunks(stream, raw, chunk_bytes, progress) -> Iterator[LineChunk]:
         last = LineChunk(frame, errors, data=None if errors else data)
     damage = getattr(stream, "damage", None)
     if damage is not None:  # known only at the end: it goes on the last chunk (maybe of no lines)
-        last = last or LineChunk(_lines_frame(b"", 1)[0], 0)
+        last = last or LineChunk(lines_frame(b"", 1)[0], 0)
         last.damage = f"{damage} after line {line - 1:,}"
     if last is not None:
         yield last
@@ -222,8 +229,8 @@ def _chunks(stream, raw, chunk_bytes, progress) -> Iterator[LineChunk]:
         progress(raw.tell())
 
 
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _blocks(stream, raw, chunk_bytes) -> Iterator[bytes]:
@@ -231,8 +238,8 @@ def _blocks(stream, raw, chunk_bytes) -> Iterator[bytes]:
     newline), UTF-8 without a BOM."""
     if stream is raw and raw.seekable():
         start = raw.read(4)
-        if not start.startswith(_UTF16_BOMS):
-            yield from _file_blocks(raw, len(_UTF8_BOM) if start.startswith(_UTF8_BOM) else 0, chunk_bytes)
+        if not start.startswith(UTF16_BOMS):
+            yield from _file_blocks(raw, len(UTF8_BOM) if start.startswith(UTF8_BOM) else 0, chunk_bytes)
             return
         raw.seek(0)
     yield from _stream_blocks(stream, chunk_bytes)
@@ -247,11 +254,11 @@ def _stream_blocks(stream, chunk_bytes) -> Iterator[bytes]:
         block = stream.read(chunk_bytes)
         if first:
             first = False
-            if block.startswith(_UTF16_BOMS):
+            if block.startswith(UTF16_BOMS):
                 block = _decode_utf16(stream, block)
                 stream = io.BytesIO()
-            if block.startswith(_UTF8_BOM):
-                block = block[len(_UTF8_BOM) :]
+            if block.startswith(UTF8_BOM):
+                block = block[len(UTF8_BOM) :]
         if not block:
             break
         data = carry + block if carry else block
@@ -274,7 +281,7 @@ def _file_blocks(raw, pos: int, chunk_bytes: int) -> Iterator[bytes]:
     file is read up to the size it had at the start (a log being written stays consistent)."""
     size = os.fstat(raw.fileno()).st_size
     while pos < size:
-        end = size if pos + chunk_bytes >= size else _line_end(raw, pos, pos + chunk_bytes, size)
+        end = size if pos + chunk_bytes >= size else line_end(raw, pos, pos + chunk_bytes, size)
         raw.seek(pos)
         data = raw.read(end - pos)
         if not data:  # the file shrank while being read
@@ -283,7 +290,7 @@ def _file_blocks(raw, pos: int, chunk_bytes: int) -> Iterator[bytes]:
         yield data
 
 
-def _line_end(raw, pos: int, end: int, size: int) -> int:
+def line_end(raw, pos: int, end: int, size: int) -> int:
     """The offset just after the last newline in ``[pos, end)``; for a line longer than that,
     just after the next newline (or the end of the file)."""
     hi = end
@@ -357,13 +364,13 @@ def decode_text(data: bytes) -> str:
     BOM is dropped, UTF-16 with a BOM (what PowerShell 5 and Notepad write) is decoded, anything
     else must be UTF-8. Raises :class:`UnicodeDecodeError` whose ``start`` is the byte offset of
     the first undecodable byte. Example: ``decode_text(b"\\xff\\xfek\\x00")`` is ``"k"``."""
-    if data.startswith(_UTF16_BOMS):
+    if data.startswith(UTF16_BOMS):
         codec = "utf-16-le" if data.startswith(b"\xff\xfe") else "utf-16-be"
         try:
             return data[2:].decode(codec)
         except UnicodeDecodeError as exc:
             raise UnicodeDecodeError(codec, data, exc.start + 2, exc.end + 2, exc.reason) from None
-    if data.startswith(_UTF8_BOM):
+    if data.startswith(UTF8_BOM):
         try:
             return data[3:].decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -66,23 +66,25 @@ def parse_time(text: str, tz: str = "UTC", *, option: str = "--since") -> dateti
     return parsed.astimezone(UTC)
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse ``30m``, ``24h``, ``7d`` or ``2w``. Example: ``parse_duration("7d").days == 7``."""
+def parse_duration(text: str, option: str = "--last") -> timedelta:
+    """Parse ``30m``, ``24h``, ``7d`` or ``2w``. Example: ``parse_duration("7d").days == 7``.
+    ``option`` names the option in the error."""
     match = _DURATION.match(text or "")
     if not match or int(match.group(1)) == 0:
-        raise AnalyzerError(f"--last: cannot read '{text}' as a duration; use a number and m, h, d or w (e.g. 7d)")
+        raise AnalyzerError(f"{option}: cannot read '{text}' as a duration; use a number and m, h, d or w (e.g. 7d)")
     return int(match.group(1)) * UNITS[match.group(2).lower()]
 
 
 def resolve_window(
-    since: str | None = None,
-    until: str | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
     last: str | None = None,
     tz: str = "UTC",
     *,
     now: datetime | None = None,
 ) -> TimeWindow:
-    """The window of a run from the command-line options.
+    """The window of a run from the command-line options (``since``/``until`` may also be
+    aware datetimes, as the Python API takes them: then the window is exactly those).
 
     ``last`` counts back from ``until`` when given, else from ``now`` (the wall clock, so a
     weekly job with ``--last 7d`` sees the past week). ``last`` and ``since`` together are an
@@ -91,6 +93,8 @@ def resolve_window(
     Example: ``resolve_window(last="24h", now=datetime(2026, 3, 2, tzinfo=UTC)).since``
     is 2026-03-01 00:00 UTC.
     """
+    if isinstance(since, datetime) or isinstance(until, datetime):  # the Python API's aware datetimes
+        return TimeWindow(since=since, until=until)  # type: ignore[arg-type]
     if last and since:
         raise AnalyzerError("--last and --since both say where the window starts; give one of them")
     end = parse_time(until, tz, option="--until") if until else None

@@ -112,7 +112,7 @@ def _source(source, before: Policy | None) -> tuple[pl.LazyFrame, Policy, bool]:
         if path.suffix == ".parquet" and path.is_file():
             if before is None:
                 raise AnalyzerError(f"{path}: give before= (the policy these flows were judged under)")
-            return pl.scan_parquet(path), before, False
+            return pl.scan_parquet(path, glob=False), before, False
         raise AnalyzerError(f"{path}: neither a check's OUTDIR nor a flows .parquet file")
     if isinstance(source, pl.DataFrame | pl.LazyFrame):
         if before is None:

@@ -152,6 +152,11 @@ def run_one(name: str, n_lines: int, *, baseline: bool = True) -> list[dict]:
         m = measure(argv)
         per_s = None if label == "analyzer startup" else n_lines / m["seconds"]
         rows.append({"bench": name, "what": label, "lines": n_lines, "lines_per_s": per_s, **m})
+        # As measured too (a long run interrupted still shows what it measured).
+        print(
+            f"measured {name} {label} {n_lines:,}: {m['seconds']:.2f} s, {m['cpu']:.2f} CPU s, {m['peak_mib']:.0f} MiB",
+            flush=True,
+        )
     return rows
 
 

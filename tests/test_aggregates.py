@@ -56,7 +56,17 @@ def reference_findings(judged: pl.DataFrame) -> pl.DataFrame:
             pl.col("time").max().alias("last_seen"),
             pl.col("dst_ip").drop_nulls().sort().first().alias("ip"),
             pl.struct(pl.col("source_file").alias("file"), pl.col("line_no").alias("line")).head(5).alias("evidence"),
+            pl.col("host_source").cast(pl.String).drop_nulls().unique().sort().alias("srcs"),
+            (pl.col("attribution") == "ambiguous").any().alias("ambiguous"),
+            pl.col("candidates").drop_nulls().unique().sort().head(10).alias("cands"),
         )
+    )
+    # Issue 13 item 7: an ambiguous finding says so in its reason.
+    grouped = grouped.with_columns(
+        pl.when(pl.col("ambiguous"))
+        .then(pl.concat_str(pl.lit(aggregates.AMBIGUOUS + ": "), pl.col("reason")))
+        .otherwise(pl.col("reason"))
+        .alias("reason")
     )
     return grouped.select(
         "verdict",
@@ -69,6 +79,9 @@ def reference_findings(judged: pl.DataFrame) -> pl.DataFrame:
         "reason",
         "entry",
         pl.when(pl.col("drs").list.len() > 0).then(pl.col("drs").list.join("; ")).alias("device_rules"),
+        pl.when(pl.col("srcs").list.len() > 0).then(pl.col("srcs").list.join(", ")).alias("evidence_source"),
+        "ambiguous",
+        pl.when(pl.col("cands").list.len() > 0).then(pl.col("cands").list.join(" | ")).alias("candidates"),
         "count",
         "bytes",
         "first_seen",

@@ -117,18 +117,13 @@ def _literals(tree: ast.AST):
             yield node
 
 
-DEVICE_DIALECTS = "analyzer.remediation"
-"""Known exception: remediation writes rules in each device's own dialect (squid.conf, PAN-OS set
-commands, Windows Firewall PowerShell) and keys the dialects by the format names of the devices'
-logs. To be replaced by a declaration on the parser (the device its logs come from)."""
-
-
 def test_no_string_names_a_format_outside_the_parsers():
-    # A whole word: "--squid-logformat" is an option's name, "dnscsv or zeekdns" names formats.
-    words = re.compile(r"(?<![\w-])(" + "|".join(FORMATS) + r")(?![\w-])")
+    # A whole word: "--squid-logformat" is an option's name and "squid.conf" a file's, "dnscsv or
+    # zeekdns" names formats.
+    words = re.compile(r"(?<![\w-])(" + "|".join(FORMATS) + r")(?![\w-]|\.\w)")
     found = []
     for name, path in MODULES.items():
-        if _under(name, "analyzer.parsers") or _under(name, DEVICE_DIALECTS):
+        if _under(name, "analyzer.parsers"):
             continue
         for node in _literals(ast.parse(path.read_text(encoding="utf-8"))):
             if words.search(node.value):

@@ -135,7 +135,7 @@ def test_writers_are_deterministic_and_complete(squid_log, tmp_path):
     assert set(first) >= {"verdict", "severity", "server", "host", "address", "port", "scheme", "reason", "entry"}
     assert set(first) >= {"count", "first_seen", "last_seen", "evidence"}
     assert first["evidence"] == [{"file": squid_log, "line": 2}]
-    assert first["first_seen"] == "2026-11-02T09:01:00.000000Z"
+    assert first["first_seen"] == "2026-11-02T09:01:00.000000+00:00"
     assert {c["status"] for c in doc["coverage"]} == {"seen-allowed", "seen-blocked", "never-seen"}
     flows = pl.read_parquet(outs[0] / "flows.parquet")
     assert flows.height == 6 and "verdict" in flows.columns

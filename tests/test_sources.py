@@ -104,6 +104,14 @@ def test_rotated_names_oldest_first(tmp_path, write):
     assert names == ["access.log.10.gz", "access.log.2.gz", "access.log.1", "access.log", "other.log"]
 
 
+def test_rotated_names_with_a_date_suffix_oldest_first(tmp_path, write):
+    """Issue 13 item 15: logrotate's dateext names sort by date, before the live file."""
+    for name in ("access.log", "access.log-20261201.gz", "access.log-20261130.gz", "access.log-20261202", "a.log"):
+        write(f"logs/{name}", gzip.compress(b"x\n") if name.endswith(".gz") else "x\n")
+    names = [s.path.name for s in expand([tmp_path / "logs"])]
+    assert names == ["a.log", "access.log-20261130.gz", "access.log-20261201.gz", "access.log-20261202", "access.log"]
+
+
 def test_folders_skip_hidden_and_globs(tmp_path, write):
     write("d/a.log", "x\n")
     write("d/sub/b.log", "x\n")

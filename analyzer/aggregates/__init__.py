@@ -29,14 +29,14 @@ import hashlib
 
 import polars as pl
 
+from ..baseline import compare
 from ..match import _fits, match_hosts
 from ..policy import Policy
 from ..verdicts import SEVERITY_RANK, VERDICTS
+from .ambiguous import AMBIGUOUS, rank
 from .partial import (
-    COVERAGE_SCHEMA,
     DEVICE_RULES_MAX,
     EVIDENCE_LINES,
-    FINDINGS_SCHEMA,
     REQUIRED_KINDS,
     UNEXPECTED_KINDS,
     Partial,
@@ -48,6 +48,7 @@ from .partial import (
     merge,
     remote_side,
 )
+from .schemas import COVERAGE_SCHEMA, FINDINGS_SCHEMA
 from .series import MAX_BINS, TimeRange, bin_width, bucket_of, main_range, timeline_series, top_destinations
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "main_range",
     "merge",
     "remote_side",
+    "result_fields",
     "summarize",
     "summary_of",
     "timeline_series",
@@ -89,6 +91,17 @@ def findings_of(partial: Partial) -> pl.DataFrame:
     """The findings of a partial (:data:`FINDINGS_SCHEMA`): sorted by severity, server, host,
     address, port, scheme (stable across runs); up to 5 evidence lines, the first in time."""
     grouped = partial.findings
+    # An ambiguous finding is as severe as its worst plausible case, and its reason says so.
+    grouped = grouped.with_columns(
+        pl.when(pl.col("ambiguous") & (rank("_worst") < rank("severity")))
+        .then(pl.col("_worst"))
+        .otherwise(pl.col("severity"))
+        .alias("severity"),
+        pl.when(pl.col("ambiguous"))
+        .then(pl.concat_str(pl.lit(AMBIGUOUS + ": "), pl.col("reason").fill_null("")))
+        .otherwise(pl.col("reason"))
+        .alias("reason"),
+    )
     out = grouped.select(
         pl.col("verdict"),
         pl.col("severity"),
@@ -101,6 +114,9 @@ def findings_of(partial: Partial) -> pl.DataFrame:
         pl.col("reason"),
         pl.col("entry"),
         pl.when(pl.col("_drs").list.len() > 0).then(pl.col("_drs").list.join("; ")).alias("device_rules"),
+        pl.when(pl.col("_sources").list.len() > 0).then(pl.col("_sources").list.join(", ")).alias("evidence_source"),
+        pl.col("ambiguous"),
+        pl.when(pl.col("_candidates").list.len() > 0).then(pl.col("_candidates").list.join(" | ")).alias("candidates"),
         pl.col("count"),
         pl.col("bytes"),
         pl.col("first_seen"),
@@ -157,6 +173,21 @@ def coverage_of(partial: Partial, policy: Policy) -> pl.DataFrame:
         .otherwise(pl.lit("never-seen"))
     )
     return out.with_columns(status.alias("status")).select(list(COVERAGE_SCHEMA)).cast(dict(COVERAGE_SCHEMA))
+
+
+def result_fields(partial: Partial, policy: Policy, baseline: pl.DataFrame | None = None) -> dict:
+    """The fields of a check result that come from the merged partial (findings, coverage,
+    summary, outside-window count, the partial itself): one definition for every engine. With a
+    ``baseline`` (a previous run's findings) the findings are marked new or persisting and the
+    baseline's resolved ones follow (:func:`analyzer.baseline.compare`)."""
+    found = findings_of(partial)
+    return {
+        "findings": found if baseline is None else compare(found, baseline),
+        "coverage": coverage_of(partial, policy),
+        "summary": summary_of(partial),
+        "outside_window": partial.outside_window,
+        "aggregates": partial,
+    }
 
 
 def summary_of(partial: Partial) -> dict[str, int]:

@@ -10,45 +10,7 @@ from datetime import datetime
 import polars as pl
 
 from ..verdicts import outcomes
-
-FINDINGS_SCHEMA = pl.Schema(
-    {
-        "finding_id": pl.String,
-        "verdict": pl.String,
-        "severity": pl.String,
-        "server": pl.String,
-        "direction": pl.String,
-        "host": pl.String,
-        "address": pl.String,
-        "port": pl.Int32,
-        "scheme": pl.String,
-        "reason": pl.String,
-        "entry": pl.String,
-        "device_rules": pl.String,
-        "count": pl.Int64,
-        "bytes": pl.Int64,
-        "first_seen": pl.Datetime("us", "UTC"),
-        "last_seen": pl.Datetime("us", "UTC"),
-        "evidence": pl.List(pl.Struct({"file": pl.String, "line": pl.Int64})),
-    }
-)
-"""One row per finding; ``bytes`` sums the flows' bytes (0 where the log has none)."""
-
-COVERAGE_SCHEMA = pl.Schema(
-    {
-        "server": pl.String,
-        "entry": pl.String,
-        "kind": pl.String,
-        "scheme": pl.String,
-        "port": pl.Int32,
-        "status": pl.String,
-        "allowed": pl.Int64,
-        "blocked": pl.Int64,
-        "failed": pl.Int64,
-        "first_seen": pl.Datetime("us", "UTC"),
-        "last_seen": pl.Datetime("us", "UTC"),
-    }
-)
+from .ambiguous import CANDIDATES_MAX, ambiguity_aggs, ambiguity_columns, rank
 
 EVIDENCE_LINES = 5
 DEVICE_RULES_MAX = 10
@@ -84,6 +46,10 @@ _FINDINGS_PARTIAL = pl.Schema(
         "last_seen": _TIME,
         "_first_ip": pl.String,
         "evidence": pl.List(_AT),
+        "_sources": pl.List(pl.String),
+        "ambiguous": pl.Boolean,
+        "_candidates": pl.List(pl.String),
+        "_worst": pl.String,
     }
 )
 _COVERAGE_PARTIAL = pl.Schema(
@@ -181,6 +147,7 @@ def _findings_partial(judged: pl.LazyFrame) -> pl.LazyFrame:
         host.alias("_host"),
         address.alias("_addr_key"),
         dr.alias("_dr"),
+        *ambiguity_columns(judged.collect_schema()),
     )
     return (
         keyed.sort(*_ORDER, nulls_last=True)
@@ -197,6 +164,7 @@ def _findings_partial(judged: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("time").max().alias("last_seen"),
             pl.col("dst_ip").min().alias("_first_ip"),
             _at().head(EVIDENCE_LINES).alias("evidence"),
+            *ambiguity_aggs(),
         )
     )
 
@@ -292,6 +260,13 @@ def _by_at(column: pl.Expr) -> list[pl.Expr]:
 
 def _merge_findings(frame: pl.DataFrame) -> pl.DataFrame:
     key = list(_KEY)
+    # Only keys that several partials hold need merging: the long tail of destinations seen in
+    # one batch passes through as it is (on 20M lines most of 360,000 findings did).
+    shared = pl.len().over(key) > 1
+    if not frame.select(shared.any()).item():
+        return frame.select(list(_FINDINGS_PARTIAL)).cast(dict(_FINDINGS_PARTIAL))
+    alone = frame.filter(~shared)
+    frame = frame.filter(shared)
     first = pl.col("evidence").list.first()
     main = (
         frame.sort(_by_at(first), nulls_last=True)
@@ -304,6 +279,8 @@ def _merge_findings(frame: pl.DataFrame) -> pl.DataFrame:
             pl.col("first_seen").min(),
             pl.col("last_seen").max(),
             pl.col("_first_ip").min(),
+            pl.col("ambiguous").any(),
+            pl.col("_worst").sort_by(rank("_worst"), nulls_last=True).first(),
         )
     )
     # Lists are merged as rows: exploded, sorted, cut again (the first lines, the first rules).
@@ -331,11 +308,22 @@ def _merge_findings(frame: pl.DataFrame) -> pl.DataFrame:
         .group_by(key)
         .agg(pl.col("entry").first(), pl.col("_entry_at").first())
     )
+    lists = [
+        frame.select(*key, column)
+        .explode(column)
+        .filter(pl.col(column).is_not_null())
+        .unique()
+        .sort(column)
+        .group_by(key)
+        .agg(pl.col(column).head(limit))
+        for column, limit in (("_sources", None), ("_candidates", CANDIDATES_MAX))
+    ]
     out = main
-    for part in (evidence, rules, entries):
+    for part in (evidence, rules, entries, *lists):
         out = out.join(part, on=key, how="left", nulls_equal=True)
-    out = out.with_columns(pl.col("_drs").fill_null(pl.lit([], pl.List(pl.String))))
-    return out.select(list(_FINDINGS_PARTIAL)).cast(dict(_FINDINGS_PARTIAL))
+    out = out.with_columns(pl.col("_drs", "_sources", "_candidates").fill_null(pl.lit([], pl.List(pl.String))))
+    schema = dict(_FINDINGS_PARTIAL)
+    return pl.concat([alone.select(list(schema)).cast(schema), out.select(list(schema)).cast(schema)])
 
 
 def _sum_by(frame: pl.DataFrame, key: Iterable[str]) -> pl.DataFrame:

@@ -19,29 +19,27 @@ unattributed, with its address.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 
 import polars as pl
 
-from ..flows import IP_LIKE, Evidence, canonical_addresses, conform_evidence
+from ..flows import IP_LIKE, canonical_addresses, conform_evidence, empty_evidence
+from .fill import fill
 from .names import DEFAULT_WINDOW, address_names
+from .names import dns_window as dns_window
+from .sessions import Declared, Sessions, numbered, session_join, session_keyed, url_sessions
 
 IP_ONLY = pl.col("dst_host").is_null() & pl.col("dst_ip").is_not_null()
 """Flows that attribution can name: an address, no host."""
-
-Declared = Mapping[str, Evidence]
-"""Flow format → the evidence its lines yield, as its parser declares it (``Parser.evidence``;
-the pipeline passes the registry's declarations), so attribution names no format."""
 
 
 def nameable(declared: Declared) -> pl.Expr:
     """The only flows :func:`attribute_batch` can change: no host, and an address or a session
     (by the keys a format ``declared``) to name it by. Every other flow comes out as it went in,
     whatever the index."""
-    sessions = [expr for expr in _session_keyed(declared).values()]
+    sessions = [how.keyed for how in session_keyed(declared).values()]
     return pl.col("dst_host").is_null() & pl.any_horizontal(pl.col("dst_ip").is_not_null(), *sessions)
 
 
@@ -93,84 +91,14 @@ def evidence_from_flows(flows: pl.DataFrame | pl.LazyFrame, declared: Declared) 
     )
 
 
-def _session_keyed(declared: Declared) -> dict[tuple[str, ...], pl.Expr]:
-    """Session keys → the flows of the formats that declare them, with every key set."""
-    by_keys: dict[tuple[str, ...], list[str]] = {}
-    for name, e in declared.items():
-        if e.session_keys:
-            by_keys.setdefault(e.session_keys, []).append(name)
-    return {
-        keys: pl.col("source_format").is_in(names) & pl.all_horizontal([pl.col(k).is_not_null() for k in keys])
-        for keys, names in by_keys.items()
-    }
-
-
-def _url_sessions(flows: pl.DataFrame | pl.LazyFrame, keys: tuple[str, ...], keyed: pl.Expr) -> pl.LazyFrame:
-    """Lines with a host (PAN-OS URL logs): their session keys, address, time and host."""
-    return (
-        flows.lazy()
-        .filter(keyed & (pl.col("host_source") == "log") & pl.col("dst_host").is_not_null())
-        .select(*keys, pl.col("dst_ip").alias("_uip"), pl.col("time").alias("_ut"), "dst_host")
-    )
-
-
-def _session_join(
-    flows: pl.DataFrame, url: pl.DataFrame, window: timedelta, keys: tuple[str, ...], keyed: pl.Expr
-) -> pl.DataFrame:
-    """Flows without a host (PAN-OS TRAFFIC) take the host of a line with one (``url``, see
-    :func:`_url_sessions`) of the same session keys (PAN-OS: device and session id)."""
-    if url.is_empty():
-        return flows
-    target = flows.filter(keyed & pl.col("dst_host").is_null()).select("_row", *keys, "dst_ip", "time")
-    # Session ids are reused after a while: the URL log must be near in time and, where both
-    # lines have one, to the same address.
-    matched = (
-        target.join(url, on=list(keys), how="inner")
-        .filter(
-            (pl.col("_uip").is_null() | pl.col("dst_ip").is_null() | (pl.col("_uip") == pl.col("dst_ip")))
-            & ((pl.col("time") - pl.col("_ut")).abs() <= window)
-        )
-        .sort("_row", (pl.col("time") - pl.col("_ut")).abs(), "dst_host")
-        .group_by("_row", maintain_order=True)
-        .agg(
-            pl.col("dst_host").first().alias("_s_host"),
-            pl.col("dst_host").unique(maintain_order=True).alias("_s_names"),
-        )
-    )
-    return _fill(flows, matched, "_s", "session")
-
-
-def _fill(flows: pl.DataFrame, found: pl.DataFrame, prefix: str, source: str | None) -> pl.DataFrame:
-    """Write attributed hosts (``{prefix}_host``, ``{prefix}_names``, optional ``{prefix}_src``
-    and ``{prefix}_heads``) into rows of ``flows`` that still have no host."""
-    # Join on the narrow row number alone, then put the found columns beside the wide frame.
-    found_cols = [c for c in found.columns if c != "_row"]
-    matched = flows.select("_row").join(found, on="_row", how="left", maintain_order="left")
-    joined = flows.hstack(matched.select(found_cols).get_columns())
-    take = pl.col("dst_host").is_null() & pl.col(f"{prefix}_host").is_not_null()
-    src = pl.col(f"{prefix}_src") if f"{prefix}_src" in found.columns else pl.lit(source)
-    # How many names the address stood for: the asked-for ones where counted, else all.
-    names = pl.col(f"{prefix}_names").list.len()
-    candidates = pl.col(f"{prefix}_heads") if f"{prefix}_heads" in found.columns else names
-    return joined.with_columns(
-        pl.when(take).then(pl.col(f"{prefix}_host")).otherwise(pl.col("dst_host")).alias("dst_host"),
-        pl.when(take).then(src.cast(pl.String)).otherwise(pl.col("host_source").cast(pl.String)).alias("host_source"),
-        pl.when(take).then(candidates.cast(pl.Int32)).otherwise(pl.col("host_candidates")).alias("host_candidates"),
-        pl.when(take)
-        .then(pl.col(f"{prefix}_names").list.join(" "))
-        .otherwise(pl.col("host_names"))
-        .alias("host_names"),
-    ).drop(found_cols)
-
-
 @dataclass(frozen=True)
 class Index:
     """What attributing IP-only flows needs from all the flows and evidence at once: the sessions
     of lines with a host (PAN-OS URL logs), and which names each address stood for when. Built by :func:`index`, applied
     to any batch of the flows by :func:`attribute_batch`."""
 
-    sessions: dict[tuple[str, ...], tuple[pl.Expr, pl.DataFrame]]
-    """Session keys → (which flows have them, the lines with a host, see :func:`_url_sessions`)."""
+    sessions: dict[tuple[str, ...], tuple[Sessions, pl.DataFrame]]
+    """Session keys → (how they tie flows, the lines with a host: see :func:`.sessions.url_sessions`)."""
     pairs: pl.DataFrame | None
     """Names per address and sighting (:func:`address_names`), by time; None without evidence."""
     window: timedelta
@@ -187,6 +115,49 @@ class Index:
         return self.pairs.rename({"time": "seen"}).with_columns(pl.col("seen").alias("time"))
 
 
+@dataclass
+class EvidenceParts:
+    """What the index needs from flows, taken from any batches of them and combined
+    (:func:`combine`): the host lines of sessions by session keys, the host/address pairs the
+    flows show, whether some flow is IP-only and whether some may carry evidence. The parts of
+    all batches give the index of all the flows (a Spark engine's tasks each send theirs)."""
+
+    sessions: dict[tuple[str, ...], pl.DataFrame]
+    pairs: pl.DataFrame
+    ip_only: bool
+    carriers: bool
+
+
+def evidence_parts(flows: pl.DataFrame | pl.LazyFrame, declared: Declared) -> EvidenceParts:
+    """:class:`EvidenceParts` of ``flows`` (a frame, or a lazy scan: only the columns it needs are
+    read), by the evidence the flow formats ``declared``."""
+    flows = flows.lazy()
+    keyed = session_keyed(declared)
+    pairs, stats, *url = pl.collect_all(
+        [
+            evidence_from_flows(flows, declared),
+            flows.select(IP_ONLY.any().alias("ip_only"), carries_evidence(declared).any().alias("carriers")),
+            *(url_sessions(flows, keys, how.keyed) for keys, how in keyed.items()),
+        ]
+    )
+    sessions = dict(zip(keyed, url, strict=True))
+    return EvidenceParts(sessions, pairs, bool(stats["ip_only"][0]), bool(stats["carriers"][0]))
+
+
+def combine(parts: list[EvidenceParts]) -> EvidenceParts:
+    """The parts of several batches as one (in any order: the index sorts what it needs)."""
+    sessions: dict[tuple[str, ...], list[pl.DataFrame]] = {}
+    for p in parts:
+        for keys, frame in p.sessions.items():
+            sessions.setdefault(keys, []).append(frame)
+    return EvidenceParts(
+        {keys: pl.concat(frames, how="vertical") for keys, frames in sessions.items()},
+        pl.concat([p.pairs for p in parts], how="vertical") if parts else empty_evidence(),
+        any(p.ip_only for p in parts),
+        any(p.carriers for p in parts),
+    )
+
+
 def index(
     flows: pl.DataFrame | pl.LazyFrame,
     evidence: pl.DataFrame | None = None,
@@ -198,21 +169,26 @@ def index(
     """The attribution index of ``flows`` (a frame, or a lazy scan of a Parquet file: only the
     columns it needs are read) and DNS ``evidence``, with the evidence the flow formats
     ``declared``; None when nothing could be attributed."""
-    flows = flows.lazy()
+    return index_of(evidence_parts(flows, declared), evidence, declared=declared, window=window, use_ttl=use_ttl)
+
+
+def index_of(
+    parts: EvidenceParts,
+    evidence: pl.DataFrame | None = None,
+    *,
+    declared: Declared,
+    window: timedelta = DEFAULT_WINDOW,
+    use_ttl: bool = False,
+) -> Index | None:
+    """:func:`index` from the flows' :class:`EvidenceParts` (of all batches, :func:`combine`) and
+    the DNS ``evidence``."""
     has_dns = evidence is not None and evidence.height > 0
-    keyed = _session_keyed(declared)
-    from_flows, stats, *url = pl.collect_all(
-        [
-            evidence_from_flows(flows, declared),
-            flows.select(IP_ONLY.any().alias("ip_only"), carries_evidence(declared).any().alias("carriers")),
-            *(_url_sessions(flows, keys, expr) for keys, expr in keyed.items()),
-        ]
-    )
-    sessions = {keys: (expr, frame) for (keys, expr), frame in zip(keyed.items(), url, strict=True) if frame.height}
+    keyed = session_keyed(declared)
+    sessions = {keys: (keyed[keys], numbered(frame, keys)) for keys, frame in parts.sessions.items() if frame.height}
     # Only IP-only flows (an address, no host) can change, and only given some evidence.
-    if not (stats["ip_only"][0] and (has_dns or stats["carriers"][0])):
+    if not (parts.ip_only and (has_dns or parts.carriers)):
         return None
-    all_evidence = pl.concat([from_flows, conform_evidence(evidence)]) if has_dns else from_flows
+    all_evidence = pl.concat([parts.pairs, conform_evidence(evidence)]) if has_dns else parts.pairs
     if all_evidence.is_empty() and not sessions:
         return None
     pairs = address_names(all_evidence, window).sort("time") if all_evidence.height else None
@@ -266,8 +242,8 @@ def attribute_batch(flows: pl.DataFrame, idx: Index) -> pl.DataFrame:
         flows = flows.with_columns(pl.lit(None, pl.String).alias("host_names"))
     out_schema = flows.schema
     flows = flows.with_row_index("_row")
-    for keys, (keyed, url) in idx.sessions.items():
-        flows = _session_join(flows, url, idx.window, keys, keyed)
+    for keys, (how, url) in idx.sessions.items():
+        flows = session_join(flows, url, idx.window, keys, how)
     todo = flows.filter(IP_ONLY)
     if todo.is_empty() or idx.pairs is None:
         return flows.drop("_row").cast(out_schema)
@@ -314,7 +290,7 @@ def attribute_batch(flows: pl.DataFrame, idx: Index) -> pl.DataFrame:
         pl.col("_d_all").alias("_d_names"),
         pl.col("_d_heads"),
     )
-    flows = _fill(flows, found, "_d", None)
+    flows = fill(flows, found, "_d", None)
     return flows.drop("_row").cast(out_schema)
 
 

@@ -8,9 +8,25 @@ from datetime import timedelta
 import polars as pl
 
 from ..flows import IP_LIKE, canonical_addresses
+from ..timewindow import parse_duration
 
 DEFAULT_WINDOW = timedelta(hours=24)
 """An answer seen at ``t`` supports flows in ``[t, t + window]``."""
+
+
+def dns_window(text: str | timedelta | None) -> tuple[timedelta, bool]:
+    """``(window, use_ttl)`` from the ``--dns-window`` option: a duration (``30m``, ``24h``,
+    ``7d``), or ``ttl`` for each answer's own TTL (answers without one: the 24 h default).
+    None gives the default. Example: ``dns_window("ttl") == (timedelta(hours=24), True)``."""
+    if text is None:
+        return DEFAULT_WINDOW, False
+    if isinstance(text, timedelta):
+        return text, False
+    if text.strip().lower() == "ttl":
+        return DEFAULT_WINDOW, True
+    return parse_duration(text.strip(), option="--dns-window"), False
+
+
 MAX_CNAME_DEPTH = 8
 """CNAME chains longer than this are not followed (real chains have two or three links)."""
 

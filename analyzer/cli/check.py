@@ -21,7 +21,16 @@ from ..check import plural as _plural
 from ..delivery import PASSWORD_ENV
 from ..errors import AnalyzerError
 from ..verdicts import SEVERITIES, VERDICTS
-from .common import add_input_arguments, files_table, gap_lines, parse_options, print_table, say, stage_bar
+from .common import (
+    add_dns_window_argument,
+    add_input_arguments,
+    files_table,
+    gap_lines,
+    parse_options,
+    print_table,
+    say,
+    stage_bar,
+)
 
 EXIT_NOTHING = 3
 """Exit code of a check that had nothing to judge (no lines, no flows of the servers, none in the
@@ -33,6 +42,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--site", required=True, metavar="SITE.toml", help="the site file (servers, hierarchy, policy)")
     parser.add_argument("--profile", metavar="NAME", help="allow-list profile instead of the site's (name or file)")
     parser.add_argument("--dns", nargs="+", default=[], metavar="PATH", help="DNS evidence files for IP-only flows")
+    add_dns_window_argument(parser)
     parser.add_argument("--since", metavar="TIME", help="judge flows from this time (site's zone unless an offset)")
     parser.add_argument("--until", metavar="TIME", help="judge flows before this time")
     parser.add_argument("--last", metavar="DURATION", help="judge the last 30m, 24h, 7d, 2w (before --until or now)")
@@ -52,6 +62,22 @@ def add_arguments(parser) -> None:
         default="high",
         choices=(*SEVERITIES, "none"),
         help="exit 1 when a finding has this severity or a higher one (default: high; none: never)",
+    )
+    parser.add_argument(
+        "--engine",
+        default="local",
+        choices=("local", "spark"),
+        help="where to run: this process (default) or Spark (needs the 'spark' extra and Java)",
+    )
+    parser.add_argument(
+        "--spark-master", metavar="URL", help="Spark master for --engine spark (default local[2], or spark-submit's)"
+    )
+    parser.add_argument(
+        "--spark-conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Spark setting for --engine spark (repeatable), e.g. spark.executor.memory=4g",
     )
     add_delivery_arguments(parser)
 
@@ -140,18 +166,25 @@ def run(args) -> int:
     from ..baseline import baseline_policy, changes, load_baseline, policy_differences
     from ..output import check_output_folder
     from ..pipeline.check import run_check
+    from ..reports import WRITERS
 
+    if args.engine != "spark" and (args.spark_master or args.spark_conf):
+        raise AnalyzerError("--spark-master and --spark-conf need --engine spark")
     mail, webhook = delivery_settings(args)  # a bad address or server fails now, not after the check
     # Read the baseline first: a bad one should fail in a second, before any output is made.
     previous = load_baseline(args.baseline, FINDINGS_SCHEMA) if args.baseline else None
     outdir = check_output_folder(args.output, "-o")  # before the work: a bad path fails in a second
     with stage_bar(args.quiet) as progress:
-        result = run_check(
+        check, names = run_check, None
+        if args.engine == "spark":
+            check, names = _spark_check(args), [n for n in WRITERS if n != "flows.parquet"]  # flows/ instead
+        result = check(
             args.paths,
             args.site,
             profile=args.profile,
             format=args.format,
             dns=args.dns,
+            dns_window=args.dns_window,
             tz=args.tz,
             since=args.since,
             until=args.until,
@@ -161,7 +194,11 @@ def run(args) -> int:
             output=outdir,  # flows.parquet is written there as the flows are judged
             baseline=previous,
         )
-        written = write_reports(result, outdir, progress=progress)
+        if args.engine == "spark":
+            result = result.with_polars_flows()  # the writers that read flows read the dataset
+        written = write_reports(result, outdir, names, progress=progress)
+        if args.engine == "spark":
+            written.append(outdir / "flows")
     failing = result.failing(args.fail_on)  # only this run's findings count, never resolved ones
     if args.baseline and not args.quiet:
         differences = policy_differences(baseline_policy(args.baseline), result.policy)
@@ -202,6 +239,24 @@ def run(args) -> int:
     if not delivered:
         return EXIT_DELIVERY
     return 1 if failing else 0
+
+
+def _spark_check(args):
+    """``check_spark`` bound to a session started from --spark-master/--spark-conf and stopped
+    when the check is done (pyspark is imported only here)."""
+    from ..engines.spark import check_spark, start
+    from ..engines.spark.session import parse_conf
+
+    conf = parse_conf(args.spark_conf)
+
+    def check(*a, **kw):
+        spark = start(args.spark_master, conf)
+        try:
+            return check_spark(spark, *a, **kw)
+        finally:
+            spark.stop()
+
+    return check
 
 
 def summary_table(result) -> Table:

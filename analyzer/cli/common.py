@@ -41,6 +41,17 @@ def dns_formats() -> list[str]:
     return [name for name, parser in REGISTRY.items() if parser.kind == "dns"]
 
 
+def add_dns_window_argument(parser) -> None:
+    """``--dns-window``: how long an answer of the evidence names later flows to its address."""
+    parser.add_argument(
+        "--dns-window",
+        default=None,
+        metavar="DURATION|ttl",
+        help="how long an answer attributes later flows to its address: 30m, 24h, 7d, or ttl for each "
+        "answer's own TTL (default 24h)",
+    )
+
+
 def parse_options(args, default_tz: str = "UTC") -> ParseOptions:
     return ParseOptions(tz=args.tz or default_tz, squid_logformat=args.squid_logformat)
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from ..output import check_output_file, write_frame
 from ..pipeline.stream import parse_to_file
-from .common import add_input_arguments, dns_formats, files_table, parse_options, print_table, progress_bar, say
+from .common import (
+    add_dns_window_argument,
+    add_input_arguments,
+    dns_formats,
+    files_table,
+    parse_options,
+    print_table,
+    progress_bar,
+    say,
+)
 
 
 def add_arguments(parser) -> None:
@@ -22,6 +31,7 @@ def add_arguments(parser) -> None:
         metavar="PATH",
         help=f"DNS evidence ({', '.join(dns_formats())}) that ties IP-only flows to host names",
     )
+    add_dns_window_argument(parser)
 
 
 def run(args) -> int:
@@ -32,7 +42,13 @@ def run(args) -> int:
         check_output_file(args.rejects, "--rejects")
     with progress_bar(args.quiet) as progress:
         done = parse_to_file(
-            args.paths, args.output, format=args.format, options=parse_options(args), dns=args.dns, progress=progress
+            args.paths,
+            args.output,
+            format=args.format,
+            options=parse_options(args),
+            dns=args.dns,
+            dns_window=args.dns_window,
+            progress=progress,
         )
     if args.rejects:
         write_frame(done.read.rejects, args.rejects)

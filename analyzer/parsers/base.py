@@ -30,6 +30,11 @@ its independent parts. The pipeline hands a thread pool's (bounded in flight); t
 them one after the other."""
 
 
+PORT_SCHEMES: dict[int, str] = {80: "http", 443: "https", 8530: "http", 8531: "https"}
+"""Schemes a destination port tells (8530/8531 are WSUS's custom-site ports), for logs that do
+not write the scheme (PAN-OS, a proxy's CONNECT)."""
+
+
 @dataclass(frozen=True)
 class ParseOptions:
     """Options the user gives that change how lines are read.
@@ -126,6 +131,12 @@ class Parser:
     """The first chunk of a file sets up ``ctx.state``: it is parsed before any other chunk."""
     evidence: Evidence | None = None
     """What the format's flows tell attribution (next hops, sessions by key); None: nothing."""
+
+
+def shown(expr: pl.Expr) -> pl.Expr:
+    """A value quoted in a reject reason, shortened: log text is untrusted and may be long."""
+    value = expr.fill_null("")
+    return pl.when(value.str.len_chars() > 40).then(value.str.slice(0, 40) + "…").otherwise(value)
 
 
 def reject_frame(lines: pl.DataFrame, reason: pl.Expr | str, ctx: ParseContext, fmt: str) -> pl.DataFrame:

@@ -28,7 +28,8 @@ from __future__ import annotations
 import polars as pl
 
 from ..flows import conform_flows, conform_rejects, empty_flows, local_to_utc
-from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
+from .addresses import is_ip_address
+from .base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame, shown
 
 NAME = "winfirewall"
 
@@ -136,6 +137,7 @@ class _Fields:
         self.n = len(fields)
         self.raw = {name: pl.col(f"_f{i}") for i, name in enumerate(fields)}
         self.ints = [name for name in _INT_FIELDS if name in self.raw]
+        self.ips = [name for name in ("src-ip", "dst-ip") if name in self.raw]
         self.extra = [name for name in fields if name not in _COLUMN_FIELDS]
 
     def get(self, name: str) -> pl.Expr:
@@ -174,9 +176,13 @@ class _Fields:
                 pl.when(self.raw[k] != "-").then(self.raw[k].cast(pl.Int64, strict=False)).alias(f"_i_{k}")
                 for k in self.ints
             ],
-            _stamp(self.get("date"), self.get("time"), is_utc, tz).alias("_time"),
+            *_stamp(self.get("date"), self.get("time"), is_utc, tz),
             self.get("action").alias("_action"),
         )
+
+    def bad_ip(self, name: str) -> pl.Expr:
+        value = self.raw[name]
+        return (value != "-") & ~is_ip_address(value)
 
     def bad(self) -> pl.Expr:
         """Cheap flag of lines that are rejects (the reason is worded only for those)."""
@@ -184,6 +190,8 @@ class _Fields:
         wrong = pl.col("_time").is_null() | ~action.is_in(list(ACTIONS))
         if self.ints:
             wrong = wrong | pl.any_horizontal([self.bad_int(k) for k in self.ints])
+        if self.ips:
+            wrong = wrong | pl.any_horizontal([self.bad_ip(k) for k in self.ips])
         return ((pl.col("_n") != self.n) | ((action != LOST_EVENTS) & wrong)).fill_null(True)
 
     def reason(self, tz: str) -> pl.Expr:
@@ -199,6 +207,10 @@ class _Fields:
         for k in self.ints:
             what = "a port" if k.endswith("port") else "a number"
             reason = reason.when(self.bad_int(k)).then(pl.lit(f"{k} is not {what}: '") + self.raw[k] + "'")
+        for k in self.ips:
+            reason = reason.when(self.bad_ip(k)).then(
+                pl.format(f"{k} is not an IP address: '{{}}'", shown(self.raw[k]))
+            )
         return reason.otherwise(pl.lit("not a pfirewall.log line"))
 
 
@@ -224,6 +236,7 @@ def _parse_group(
             "line_no",
             f.bad().alias("_bad"),
             (action == LOST_EVENTS).fill_null(False).alias("_lost"),
+            "_amb",
             f.num("info").alias("_info"),
             pl.col("_time").alias("time"),
             pl.when(f.get("src-ip") != "-").then(f.get("src-ip")).alias("src_ip"),
@@ -248,19 +261,24 @@ def _parse_group(
         worded = f.split(bad_lines, is_utc, tz, keep_text=True).with_columns(f.reason(tz).alias("_reason")).collect()
         rejects = reject_frame(worded, pl.col("_reason"), ctx, NAME)
     lost_events = 0
+    n_ambiguous = int(out.select((pl.col("_amb") & ~pl.col("_bad") & ~pl.col("_lost")).sum()).item())
     if n_bad or n_lost:
         lost = out.filter(~pl.col("_bad") & pl.col("_lost"))
         lost_events = int(lost["_info"].sum() or 0)
         out = out.filter(~pl.col("_bad") & ~pl.col("_lost"))
-    return conform_flows(out), rejects, n_lost, lost_events
+    return conform_flows(out), rejects, n_lost, lost_events, n_ambiguous
 
 
-def _stamp(date: pl.Expr, time: pl.Expr, is_utc: bool, tz: str) -> pl.Expr:
-    """UTC time of a line from its ``date`` and ``time`` fields."""
+def _stamp(date: pl.Expr, time: pl.Expr, is_utc: bool, tz: str) -> tuple[pl.Expr, pl.Expr]:
+    """UTC time of a line from its ``date`` and ``time`` fields (``_time``), and whether it
+    fell in the hour repeated when clocks go back (``_amb``: see :func:`analyzer.flows.local_to_utc`)."""
     stamp = pl.concat_str([date, time], separator=" ").str.strptime(
         pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False
     )
-    return local_to_utc(stamp, "UTC" if is_utc else tz)
+    # The hour repeated when clocks go back is told apart by line order; times in the hour
+    # skipped when clocks go forward do not exist: null, so the line is rejected.
+    utc, ambiguous = local_to_utc(stamp, "UTC" if is_utc else tz)
+    return utc.alias("_time"), ambiguous.alias("_amb")
 
 
 def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
@@ -306,7 +324,9 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
             reason = f"#Fields: header lacks {', '.join(missing)}; cannot read this line"
             rejects.append(reject_frame(group, reason, ctx, NAME))
             continue
-        got, bad, n_lost, n_events = _parse_group(group, fields, is_utc, ctx)
+        got, bad, n_lost, n_events, n_ambiguous = _parse_group(group, fields, is_utc, ctx)
+        if n_ambiguous:
+            notes["ambiguous_times"] = notes.get("ambiguous_times", 0) + n_ambiguous
         flows.append(got)
         rejects.append(bad)
         lost_lines += n_lost

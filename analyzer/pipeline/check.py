@@ -24,13 +24,14 @@ import contextlib
 import tempfile
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
-from ..aggregates import FINDINGS_SCHEMA, Partial, coverage_of, findings_of, fold, merge, summary_of
-from ..baseline import compare, load_baseline
+from .. import attribution
+from ..aggregates import FINDINGS_SCHEMA, Partial, fold, merge, result_fields
+from ..baseline import load_baseline
 from ..check import CheckResult, FlowsFile, Plan, Progress, check_flows, in_window, judge_batch
 from ..flows import FLOW_SCHEMA, empty_flows, empty_rejects
 from ..output import FrameWriter
@@ -57,6 +58,7 @@ def run_check(
     profile: str | None = None,
     format: str | None = None,
     dns: Iterable[str] | None = None,
+    dns_window: str | timedelta | None = None,
     tz: str | None = None,
     since: str | datetime | None = None,
     until: str | datetime | None = None,
@@ -70,7 +72,8 @@ def run_check(
 
     ``tz`` (the zone of logs that record local time) defaults to the site's ``timezone``;
     ``since``/``until`` (text in the site's zone, or aware datetimes) limit the flows judged.
-    ``dns`` paths are read as evidence for attributing IP-only flows. The judged flows are
+    ``dns`` paths are read as evidence for attributing IP-only flows; ``dns_window`` is how long
+    an answer names later flows (``"24h"`` by default, ``"ttl"``: each answer's TTL). The judged flows are
     written to ``output/flows.parquet`` when ``output`` (a folder) is given, else to a temporary
     file that lives as long as the result. ``progress(stage, done, total)`` hears of each stage
     (:data:`~analyzer.check.STAGES`). ``options`` are passed to the parsers whole (``tz`` wins
@@ -86,15 +89,16 @@ def run_check(
     """
     previous = load_baseline(baseline, FINDINGS_SCHEMA) if isinstance(baseline, str | Path) else baseline
     policy = load_policy(site, profile=profile)
+    answer_window, use_ttl = attribution.dns_window(dns_window)  # a bad option fails before reading
     zone = tz or (options.tz if options and options.tz != "UTC" else None) or policy.site.timezone
     opts = replace(options or ParseOptions(), tz=zone)
-    window = _window(since, until, last, zone)
+    window = resolve_window(since, until, last, zone)
     if output is None:
         flows_file = FlowsFile(Path(tempfile.mkdtemp(prefix="analyzer-check-")) / "flows.parquet", temporary=True)
     else:
         Path(output).mkdir(parents=True, exist_ok=True)
         flows_file = FlowsFile(Path(output) / "flows.parquet")
-    run = _LocalRun(Plan(policy, window), flows_file.path, progress)
+    run = _LocalRun(Plan(policy, window, dns_window=answer_window, use_ttl=use_ttl), flows_file.path, progress)
     try:
         paths, dns = list(paths), list(dns or [])
         if format:  # a forced format applies to the logs, not to the DNS evidence files
@@ -105,19 +109,14 @@ def run_check(
         partial = run.finish()
     finally:
         run.close()
-    found = findings_of(partial)
     return CheckResult(
-        flows=pl.scan_parquet(flows_file.path),
-        findings=found if previous is None else compare(found, previous),
-        coverage=coverage_of(partial, policy),
+        flows=pl.scan_parquet(flows_file.path, glob=False),
         read=read,
         policy=policy,
         timezone=zone,
-        summary=summary_of(partial),
         window=window,
-        outside_window=partial.outside_window,
-        aggregates=partial,
         flows_file=flows_file,
+        **result_fields(partial, policy, previous),
     )
 
 
@@ -185,14 +184,15 @@ class _LocalRun:
             self.part.replace(self.out)
             return merge(*self.pending)
         self.spool.close()
-        spooled = pl.scan_parquet(self.spool_path)
-        written = pl.scan_parquet(self.part)
+        spooled = pl.scan_parquet(self.spool_path, glob=False)
+        written = pl.scan_parquet(self.part, glob=False)
         self._tell("evidence", 0, 1)
         dns = self.evidence().get("dns")
         flows = pl.concat([written.select(list(FLOW_SCHEMA)), spooled], how="vertical")
-        index = evidence.index(flows, dns)
+        index = evidence.index(flows, dns, window=self.plan.dns_window, use_ttl=self.plan.use_ttl)
         self._tell("evidence", 1, 1)
-        plan = Plan(self.plan.policy, TimeWindow(), index)  # the window was applied when spooling
+        # The window was applied when spooling.
+        plan = Plan(self.plan.policy, TimeWindow(), index, self.plan.dns_window, self.plan.use_ttl)
         n_written = written.select(pl.len()).collect().item()
         total = n_written + self.spool.rows
         done = 0
@@ -222,12 +222,6 @@ class _LocalRun:
                     writer.close()
         self.part.unlink(missing_ok=True)
         self.spool_path.unlink(missing_ok=True)
-
-
-def _window(since, until, last, tz: str) -> TimeWindow:
-    if isinstance(since, datetime) or isinstance(until, datetime):
-        return TimeWindow(since=since, until=until)  # type: ignore[arg-type]
-    return resolve_window(since, until, last, tz)
 
 
 def _merge_reads(reads: list[ReadResult]) -> ReadResult:

@@ -7,6 +7,7 @@ The stages themselves start no thread: parsers parse one chunk, the writer is ha
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -43,6 +44,50 @@ def mapper(workers: int) -> Callable[[Callable[[T], R], Iterable[T]], Iterator[R
     return lambda fn, items: ordered_map(fn, items, workers)
 
 
+class _Stopped(Exception):
+    """The consumer stopped reading: the producer ends."""
+
+
+def produced(work: Callable[[Callable[[T], None]], None], depth: int = 1, name: str = "analyzer-reader") -> Iterator[T]:
+    """Yield what ``work(put)`` puts, while it runs in a background thread (at most ``depth``
+    items wait). An error of ``work`` is raised here, in the consumer, after the items it put
+    before it; when the consumer stops early, ``put`` ends ``work``.
+    """
+    queue: Queue = Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def put(item) -> None:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return
+            except Full:
+                continue
+        raise _Stopped
+
+    def run() -> None:
+        try:
+            work(put)
+            put(done)
+        except _Stopped:
+            return
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            with contextlib.suppress(_Stopped):
+                put(exc)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def prefetch(chunks: Iterator[T], depth: int = 1) -> Iterator[T]:
     """Yield ``chunks`` while a background thread reads ahead up to ``depth`` chunks.
 
@@ -50,35 +95,9 @@ def prefetch(chunks: Iterator[T], depth: int = 1) -> Iterator[T]:
     with parsing the previous chunk on the other core. Errors of the reader are raised here, in
     the consumer, at the point the failing chunk would have been yielded.
     """
-    queue: Queue = Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
 
-    def reader() -> None:
-        try:
-            for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        queue.put(chunk, timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put(done)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            queue.put(exc)
+    def work(put: Callable[[T], None]) -> None:
+        for chunk in chunks:
+            put(chunk)
 
-    thread = threading.Thread(target=reader, name="analyzer-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = queue.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+    return produced(work, depth)

@@ -37,9 +37,15 @@ def attribute(
     return attribution.attribute(flows, evidence, declared=declared, window=window, use_ttl=use_ttl)
 
 
-def index(flows: pl.DataFrame | pl.LazyFrame, evidence: pl.DataFrame | None = None) -> attribution.Index | None:
+def index(
+    flows: pl.DataFrame | pl.LazyFrame,
+    evidence: pl.DataFrame | None = None,
+    *,
+    window: timedelta = attribution.DEFAULT_WINDOW,
+    use_ttl: bool = False,
+) -> attribution.Index | None:
     """:func:`analyzer.attribution.index` with the registry's declarations."""
-    return attribution.index(flows, evidence, declared=parsers.declared_evidence())
+    return attribution.index(flows, evidence, declared=parsers.declared_evidence(), window=window, use_ttl=use_ttl)
 
 
 def nameable() -> pl.Expr:

@@ -15,7 +15,7 @@ import polars as pl
 from .. import parsers
 from ..errors import AnalyzerError, InputError
 from ..flows import FILES_SCHEMA, conform_flows, empty_flows, empty_rejects, zone_error
-from ..parsers.base import ParseContext, Parsed, ParseOptions, Parser, Resume
+from ..parsers.base import ParseContext, Parsed, ParseOptions, ParseOutput, Parser, Resume
 from ..sources import CHUNK_BYTES, LineChunk, SourceFile, expand, is_plain, iter_chunks, read_head
 from .concurrency import mapper, ordered_map, prefetch
 
@@ -63,6 +63,34 @@ class FileSummary:
         if self.decode_errors:
             out.append(f"{self.decode_errors:,} undecodable bytes replaced")
         return out
+
+    def add(
+        self,
+        lines: int,
+        records: int,
+        rejects: int,
+        decode_errors: int,
+        skipped: dict[str, int],
+        notes: dict[str, object],
+        first_reject_line: int | None,
+    ) -> None:
+        """Count one more part of the file (a chunk, or a Spark split) into this summary, in order:
+        numbers summed, other notes the last part's, the earliest first reject kept."""
+        self.lines += lines
+        self.records += records
+        self.rejects += rejects
+        self.decode_errors += decode_errors
+        for k, v in skipped.items():
+            self.skipped[k] = self.skipped.get(k, 0) + v
+        for k, v in notes.items():
+            if isinstance(v, int | float) and isinstance(self.notes.get(k, 0), int | float):
+                self.notes[k] = self.notes.get(k, 0) + v
+            else:
+                self.notes[k] = v
+        if first_reject_line is not None and (
+            self.first_reject_line is None or first_reject_line < self.first_reject_line
+        ):
+            self.first_reject_line = first_reject_line
 
     def as_row(self) -> dict:
         return {
@@ -154,7 +182,7 @@ def read_logs(
     rejects: list[pl.DataFrame] = []
     files: list[FileSummary] = []
     for src in sources:
-        summary = _read_one(src, forced, options, progress, sink, kept, rejects)
+        summary = read_file(src, forced, options, progress=progress, sink=sink, kept=kept, rejects=rejects)
         files.append(summary)
     # No rechunk: copying every chunk into one buffer would double the peak memory.
     flows = pl.concat(kept.pop("flows"), how="vertical", rechunk=False) if kept.get("flows") else empty_flows()
@@ -163,7 +191,9 @@ def read_logs(
     return ReadResult(flows=flows, rejects=all_rejects, files=files, options=options, evidence=evidence)
 
 
-def _choose(src: SourceFile, head: list[str], forced: Parser | None, options: ParseOptions) -> Parser | None:
+def choose_parser(src: SourceFile, head: list[str], forced: Parser | None, options: ParseOptions) -> Parser | None:
+    """The parser of a file: ``forced`` (``--format``), else the one its ``head`` is detected as;
+    None for a file found in a folder that no parser recognises (one named explicitly raises)."""
     if forced is not None:
         return forced
     try:
@@ -174,7 +204,7 @@ def _choose(src: SourceFile, head: list[str], forced: Parser | None, options: Pa
         raise
 
 
-def _compact(frame: pl.DataFrame) -> pl.DataFrame:
+def compact(frame: pl.DataFrame) -> pl.DataFrame:
     """A copy that owns its strings. Polars string columns are views into the buffers they were
     cut from, so a few rejects kept across chunks would pin every chunk's whole text in memory."""
     return pl.from_arrow(frame.to_arrow())
@@ -196,11 +226,25 @@ def _blank_only(src: SourceFile, head: list[str]) -> FileSummary | None:
     return summary
 
 
-def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummary:
+def read_file(
+    src: SourceFile,
+    forced: Parser | None,
+    options: ParseOptions,
+    *,
+    progress: Callable[[SourceFile, int], None] | None = None,
+    sink: Sink | None = None,
+    kept: dict[str, list[pl.DataFrame]] | None = None,
+    rejects: list[pl.DataFrame] | None = None,
+) -> FileSummary:
+    """Read one file: its records go to ``sink(kind, frame)`` chunk by chunk, or are appended to
+    ``kept[kind]``; its rejects to ``rejects``. Returns the file's summary, every line accounted
+    for (see :func:`read_logs`)."""
+    kept = {} if kept is None else kept
+    rejects = [] if rejects is None else rejects
     head = read_head(src)  # once: it decides both emptiness and the format
     if (empty := _blank_only(src, head)) is not None:
         return empty
-    parser = _choose(src, head, forced, options)
+    parser = choose_parser(src, head, forced, options)
     if parser is None:
         return FileSummary(file=src.name, format=None, status="skipped: format not recognised")
     summary = FileSummary(file=src.name, format=parser.name, kind=parser.kind)
@@ -209,28 +253,9 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
     for n_lines, decode_errors, out, damage in _parse(parser, src, head, ctx, on_bytes):
         if damage is not None:
             summary.damage = damage
-        n_skipped = sum(out.skipped.values())
-        if out.records.height + out.rejects.height + n_skipped != n_lines:
-            raise AnalyzerError(
-                f"internal error: {parser.name} accounted for {out.records.height} records, "
-                f"{out.rejects.height} rejects and {n_skipped} skipped lines of {n_lines} in {src.name}"
-            )
-        summary.lines += n_lines
-        summary.records += out.records.height
-        summary.rejects += out.rejects.height
-        summary.decode_errors += decode_errors
-        for k, v in out.skipped.items():
-            summary.skipped[k] = summary.skipped.get(k, 0) + v
-        for k, v in out.notes.items():
-            if isinstance(v, int | float) and isinstance(summary.notes.get(k, 0), int | float):
-                summary.notes[k] = summary.notes.get(k, 0) + v
-            else:
-                summary.notes[k] = v
+        account(summary, n_lines, decode_errors, out)
         if out.rejects.height:
-            first = int(out.rejects["line_no"].min())
-            if summary.first_reject_line is None or first < summary.first_reject_line:
-                summary.first_reject_line = first
-            rejects.append(_compact(out.rejects))
+            rejects.append(compact(out.rejects))
         if out.records.height:
             records = conform_flows(out.records) if parser.kind == "flows" else out.records
             if sink is not None:
@@ -240,14 +265,33 @@ def _read_one(src, forced, options, progress, sink, kept, rejects) -> FileSummar
                 # them would only add memory (5M Squid flows: 3.8 -> 2.9 GB without the copy) and
                 # time. Few records (DNS answers among other lines, say) are copied.
                 few = records.height * 2 < n_lines
-                kept.setdefault(parser.kind, []).append(_compact(records) if few else records)
+                kept.setdefault(parser.kind, []).append(compact(records) if few else records)
     if summary.rejects and not summary.records and not src.from_folder:
-        raise InputError(
-            f"nothing parses as {parser.name}: all {summary.rejects} lines rejected "
-            f"(first at line {summary.first_reject_line}: {rejects[-1]['reason'][0]})",
-            file=src.name,
-        )
+        raise nothing_parses(summary, rejects[-1]["reason"][0])
     return summary
+
+
+def account(summary: FileSummary, n_lines: int, decode_errors: int, out: ParseOutput) -> None:
+    """Count a parsed part of ``n_lines`` lines (a chunk, a Spark split's block) into its file's
+    ``summary``; a part whose records, rejects and skipped lines do not add up to its lines is an
+    internal error, never a silent loss."""
+    n_skipped = sum(out.skipped.values())
+    if out.records.height + out.rejects.height + n_skipped != n_lines:
+        raise AnalyzerError(
+            f"internal error: {summary.format} accounted for {out.records.height} records, "
+            f"{out.rejects.height} rejects and {n_skipped} skipped lines of {n_lines} in {summary.file}"
+        )
+    first = int(out.rejects["line_no"].min()) if out.rejects.height else None
+    summary.add(n_lines, out.records.height, out.rejects.height, decode_errors, out.skipped, out.notes, first)
+
+
+def nothing_parses(summary: FileSummary, first_reason: str) -> InputError:
+    """The error of a file named explicitly of which every line was rejected."""
+    return InputError(
+        f"nothing parses as {summary.format}: all {summary.rejects} lines rejected "
+        f"(first at line {summary.first_reject_line}: {first_reason})",
+        file=summary.file,
+    )
 
 
 def _parse(parser: Parser, src: SourceFile, head: list[str], ctx: ParseContext, on_bytes) -> Iterator[Parsed]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -43,10 +44,14 @@ def parse_to_file(
     format: str | None = None,
     options: ParseOptions | None = None,
     dns: Iterable[str] = (),
+    dns_window: str | timedelta | None = None,
     progress: Callable | None = None,
 ) -> Streamed:
     """Read ``paths`` (and ``dns`` evidence), attribute IP-only flows, write the flows to
-    ``output`` (``.parquet`` or ``.csv``). Example: ``parse_to_file(["access.log"], "flows.parquet")``."""
+    ``output`` (``.parquet`` or ``.csv``). ``dns_window``: how long an answer names later flows
+    (``"24h"`` by default, ``"ttl"``: each answer's TTL).
+    Example: ``parse_to_file(["access.log"], "flows.parquet")``."""
+    window, use_ttl = attribution.dns_window(dns_window)  # a bad option fails before reading
     out = Path(output)
     format_of(out)
     dns = list(dns)
@@ -74,11 +79,13 @@ def parse_to_file(
         # Without evidence (DNS records, or flows that carry some), IP-only flows stay
         # unattributed and need no second pass.
         wanted = bool(ip_only and (found or counts["carriers"]))
-        idx = evidence.index(pl.scan_parquet(partial), pl.concat(found) if found else None) if wanted else None
+        dns_frame = pl.concat(found) if found else None
+        scan = pl.scan_parquet(partial, glob=False)
+        idx = evidence.index(scan, dns_frame, window=window, use_ttl=use_ttl) if wanted else None
         if idx is not None:
             tally = None
             with FrameWriter(out, FLOW_SCHEMA) as final:
-                for batch in pl.scan_parquet(partial).collect_batches(chunk_size=BATCH_ROWS):
+                for batch in pl.scan_parquet(partial, glob=False).collect_batches(chunk_size=BATCH_ROWS):
                     flows = attribution.attribute_batch(batch, idx)
                     final.write(flows)
                     tally = attribution.tally(flows, tally)

@@ -25,10 +25,10 @@ from ..errors import AnalyzerError
 from ..policy import Policy
 from ..verdicts import REASONS
 from . import paloalto, squid, winfirewall
-from .model import CLIENTS, Device, config_name, devices, fixes, requirements
+from .model import CLIENTS, PANOS, SQUID, WINFIREWALL, Device, config_name, devices, fixes, requirements
 from .text import finding_remediation
 
-DEVICES = {"squid": squid, "paloalto": paloalto, "winfirewall": winfirewall}
+DEVICES = {SQUID: squid, PANOS: paloalto, WINFIREWALL: winfirewall}
 """Device kind → module with ``render(policy, reqs, found, device, part)`` and ``files(...)``."""
 
 PARTS = ("fixes", "policy")
@@ -59,13 +59,13 @@ def _plan(findings: pl.DataFrame, flows, policy: Policy, device: str | None, ser
         reqs = [r for r in reqs if server in (r.server.name, r.upstream.name if r.upstream else None)]
     seen, linked = devices(flows.lazy(), findings)
     chosen = [d for d in seen if device in (None, d.kind)]
-    if device == "winfirewall":  # asked for: every server has a firewall of its own, logged or not
+    if device == WINFIREWALL:  # asked for: every server has a firewall of its own, logged or not
         logged = {d.name for d in chosen}
         chosen += [Device(device, n) for n in policy.site.servers_by_name if n not in logged]
     elif device is not None and not chosen:  # asked for a device the logs do not show: its rules still
         chosen = [Device(device, device)]
     if server is not None:
-        chosen = [d for d in chosen if d.kind != "winfirewall" or d.name == server]
+        chosen = [d for d in chosen if d.kind != WINFIREWALL or d.name == server]
     found_all = fixes(findings, reqs)
     client_reason = REASONS["client-service"]
     plan = []
@@ -78,7 +78,7 @@ def _plan(findings: pl.DataFrame, flows, policy: Policy, device: str | None, ser
         found = {k: [f for f in fs if f["finding_id"] in mine] for k, fs in found_all.items()}
         found = {k: fs for k, fs in found.items() if fs}
         dropped = set(logged.filter(pl.col("blocked"))["finding_id"])
-        if d.kind == "winfirewall" and (at := clients.filter(pl.col("finding_id").is_in(dropped))).height:
+        if d.kind == WINFIREWALL and (at := clients.filter(pl.col("finding_id").is_in(dropped))).height:
             found[CLIENTS] = list(at.iter_rows(named=True))  # dropped at this server: its clients' rule
         plan.append((d, reqs, found))
     return plan

@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from ..aggregates import remote_side
+from ..parsers.paloalto.convert import NAME as PANOS
+from ..parsers.squid.common import NAME as SQUID
+from ..parsers.winfirewall import NAME as WINFIREWALL
 from ..policy import Policy, Server
 from ..policy.patterns import HostPattern
 
-DEVICE_FORMATS = ("squid", "paloalto", "winfirewall")
-"""The parsers whose logs record a device's own decision, i.e. the devices rules are written for."""
+DEVICE_FORMATS = (SQUID, PANOS, WINFIREWALL)
+"""The parsers whose logs record a device's own decision, i.e. the devices rules are written for:
+each dialect of rules belongs to the device its parser reads (named by the parser's own NAME)."""
 
 
 @dataclass(frozen=True)
@@ -127,10 +131,10 @@ def device_expr() -> tuple[pl.Expr, pl.Expr]:
         .otherwise(pl.col("src_server"))
     )
     name = (
-        pl.when(fmt == "winfirewall")
+        pl.when(fmt == WINFIREWALL)
         .then(pl.coalesce(windows_host, pl.col("device"), pl.col("source_file")))
-        .when(fmt == "squid")
-        .then(pl.coalesce(pl.col("device"), pl.lit("squid")))
+        .when(fmt == SQUID)
+        .then(pl.coalesce(pl.col("device"), pl.lit(SQUID)))
         .otherwise(pl.coalesce(pl.col("device"), pl.lit("unknown")))
     )
     return fmt.alias("device_kind"), name.alias("device_name")
@@ -152,7 +156,7 @@ def devices(flows: pl.LazyFrame, findings: pl.DataFrame) -> tuple[list[Device], 
     )
     # PAN-OS zones, from the few firewall flows only (the JSON of ``extra`` is parsed for those).
     zones_lazy = (
-        logged.filter((pl.col("source_format") == "paloalto") & (pl.col("direction_to_server") == "outbound"))
+        logged.filter((pl.col("source_format") == PANOS) & (pl.col("direction_to_server") == "outbound"))
         .select(
             name.alias("device_name"),
             "server",

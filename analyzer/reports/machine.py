@@ -8,7 +8,8 @@ times as ISO 8601 UTC). CSV cells that a spreadsheet would evaluate are neutrali
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -20,11 +21,30 @@ from ..verdicts import VERDICTS
 SCHEMA_VERSION = 2
 
 
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
+"""Times in findings.json: ISO 8601 UTC with microseconds and a colon offset (polars' notation), as
+:func:`_iso` writes them and as every machine output does (see analyzer.output.TIME_FORMAT)."""
+
+
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The convention of every machine output (see analyzer.output.TIME_FORMAT): UTC, colon offset.
+    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def findings_document(result) -> dict:
+_PLACEHOLDER = "\x00findings\x00"
+"""Stands for the findings list in the document that :func:`write_findings_json` writes around it."""
+ROWS_PER_SLICE = 10_000
+
+
+def _rows(frame: pl.DataFrame) -> Iterator[list[dict]]:
+    """The rows of ``frame`` as plain dicts, a slice at a time (times as ISO 8601 UTC text,
+    evidence as ``{"file", "line"}`` dicts): converted by polars, not value by value."""
+    times = [pl.col(n).dt.strftime(ISO_FORMAT) for n, t in frame.schema.items() if isinstance(t, pl.Datetime)]
+    for part in frame.iter_slices(ROWS_PER_SLICE):
+        yield part.with_columns(times).to_dicts()
+
+
+def findings_document(result, *, with_findings: bool = True) -> dict:
     """The content of findings.json as plain data (see the README for the fields)."""
     policy = result.policy
     inputs = [
@@ -45,19 +65,8 @@ def findings_document(result) -> dict:
         }
         for f in result.read.files
     ]
-    findings = []
-    for row in result.findings.iter_rows(named=True):
-        row = dict(row)
-        row["first_seen"] = _iso(row["first_seen"])
-        row["last_seen"] = _iso(row["last_seen"])
-        row["evidence"] = [{"file": e["file"], "line": e["line"]} for e in row["evidence"] or []]
-        findings.append(row)
-    coverage = []
-    for row in result.coverage.iter_rows(named=True):
-        row = dict(row)
-        row["first_seen"] = _iso(row["first_seen"])
-        row["last_seen"] = _iso(row["last_seen"])
-        coverage.append(row)
+    findings = [row for rows in _rows(result.findings) for row in rows] if with_findings else _PLACEHOLDER
+    coverage = [row for rows in _rows(result.coverage) for row in rows]
     window = result.window
     return {
         "schema_version": SCHEMA_VERSION,
@@ -89,9 +98,24 @@ def write_findings_json(result, outdir: Path) -> Path:
     """OUTDIR/findings.json: inputs, summary, findings, coverage, policy and timezone."""
     path = Path(outdir) / "findings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = dumps(findings_document(result), indent=2)  # control characters as \u escapes
-    path.write_text(text + "\n", encoding="utf-8")
+    # The same text as json.dumps of the whole document, written a slice of findings at a time:
+    # 100,000 findings as one document held several hundred MB of dicts and text at once.
+    head, tail = _dumps(findings_document(result, with_findings=False)).split(_dumps(_PLACEHOLDER))
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write(head)
+        first = True
+        for rows in _rows(result.findings):
+            for row in rows:
+                fh.write("[\n    " if first else ",\n    ")
+                fh.write(_dumps(row).replace("\n", "\n    "))
+                first = False
+        fh.write("[]" if first else "\n  ]")
+        fh.write(tail + "\n")
     return path
+
+
+def _dumps(value) -> str:
+    return dumps(value, indent=2)  # control characters as \u escapes
 
 
 def write_findings_csv(result, outdir: Path) -> Path:

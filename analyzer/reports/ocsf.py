@@ -16,7 +16,8 @@ against the OCSF 1.5.0 models of ``py-ocsf-models`` (at 100,000 findings validat
   as the requirement (a policy-wide requirement for findings that no entry covers), and the
   compliance status from the verdict (:data:`COMPLIANCE_STATUS`).
 - ``resources``: the update server (name, fqdn, addresses, role, upstream).
-- ``remediation.desc``: the remediation text of the finding, when one is given.
+- ``remediation.desc``: the remediation text of the finding (the check's writer takes them from
+  :func:`analyzer.remediation.finding_remediation`).
 - ``evidences``: the log lines kept as evidence (file and line number).
 - ``unmapped``: what OCSF has no attribute for in this class: verdict, direction, destination,
   port, scheme, count, device rules.
@@ -71,7 +72,19 @@ BASELINE_STATUS: dict[str | None, tuple[tuple[int, str], tuple[int, str]]] = {
 """Baseline status → (OCSF ``activity_id``, activity name), (finding ``status_id``, status)."""
 
 
-UNMAPPED = ("verdict", "severity", "direction", "host", "address", "port", "scheme", "count", "device_rules", "status")
+UNMAPPED = (
+    "verdict",
+    "severity",
+    "direction",
+    "host",
+    "address",
+    "port",
+    "scheme",
+    "count",
+    "bytes",
+    "device_rules",
+    "status",
+)
 """Finding columns kept under ``unmapped`` (``status`` is the baseline status), when not null."""
 
 
@@ -253,9 +266,13 @@ def write_events(events: Iterable[dict], file: TextIO) -> None:
 
 
 def write(result, outdir: str | Path) -> Path:
-    """OUTDIR/findings.ocsf.json: the check's findings as OCSF Compliance Findings."""
+    """OUTDIR/findings.ocsf.json: the check's findings as OCSF Compliance Findings, each with the
+    remediation text of :func:`analyzer.remediation.finding_remediation`."""
     path = Path(outdir) / OCSF_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
+    from ..remediation import finding_remediation  # the sentence per finding saying what to change
+
+    texts = finding_remediation(result.findings, result.policy)
     with path.open("w", encoding="utf-8") as file:
-        write_events(iter_events(result.findings, result.policy), file)
+        write_events(iter_events(result.findings, result.policy, texts), file)
     return path

@@ -28,6 +28,7 @@ SECTIONS = {
     "glance": "Verdict at a glance",
     "blocked": "Required traffic blocked or failing",
     "unexpected": "Unexpected traffic",
+    "ambiguous": "Ambiguous attribution",
     "resolved": "Resolved since the baseline",
     "coverage": "Coverage of required entries",
     "inputs": "Inputs",
@@ -60,6 +61,11 @@ def _finding(row: dict, zone: ZoneInfo) -> dict:
         # ``device_rules`` are the firewall rules or proxy ACLs that decided ("device: rule").
         "entry": row.get("entry"),
         "device_rules": row.get("device_rules"),
+        # How the destination's name is known (log, dns, proxy, session), and, when the address
+        # stood for names that get different verdicts, each candidate with its verdict.
+        "evidence_source": row.get("evidence_source"),
+        "ambiguous": bool(row.get("ambiguous")),
+        "candidates": (row.get("candidates") or "").split(" | ") if row.get("candidates") else [],
         "count": row.get("count") or 0,
         "bytes": _size(row.get("bytes")),
         "first_seen": _fmt_time(row.get("first_seen"), zone),
@@ -306,6 +312,9 @@ def build(result, *, charts: dict[str, bytes] | None = None) -> dict:
         "domains": _domain_sections(unexpected, zone),
         "unexpected": [_finding(r, zone) for r in unexpected.head(LISTED).iter_rows(named=True)],
         "unexpected_total": unexpected.height,
+        "ambiguous": [_finding(r, zone) for r in current.filter(pl.col("ambiguous")).head(LISTED).iter_rows(named=True)]
+        if "ambiguous" in current.columns
+        else [],
         "resolved": [_finding(r, zone) for r in resolved.head(LISTED).iter_rows(named=True)],
         "resolved_total": resolved.height,
         "listed": LISTED,

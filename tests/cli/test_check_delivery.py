@@ -23,9 +23,8 @@ from aiosmtpd.smtp import AuthResult
 
 from analyzer.cli import main
 from analyzer.delivery import PASSWORD_ENV
+from tests.conftest import SAMPLES
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "data" / "samples"
 PASSWORD = "s3cret-Pa55word-never-shown"
 USER = "reporter"
 

@@ -8,8 +8,8 @@ import pytest
 
 from analyzer.cli import main
 from analyzer.cli.check import EXIT_NOTHING
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SITE = str(ROOT / "data" / "samples" / "site.toml")
 SQUID = "{t}.000     50 {src} TCP_TUNNEL/200 900 CONNECT fe2.update.microsoft.com:443 - HIER_DIRECT/203.0.113.42 -\n"
 
@@ -44,7 +44,7 @@ WHY = {
 
 
 @pytest.mark.parametrize("case", list(WHY))
-def test_nothing_to_judge_exits_3_with_one_line(tmp_path, capsys, case):
+def test_nothing_to_judge_exits_4_with_one_line(tmp_path, capsys, case):
     args = _case(tmp_path, case)
     code = main(["check", *args, "--site", SITE, "-o", str(tmp_path / "out"), "-q"])
     err = capsys.readouterr().err

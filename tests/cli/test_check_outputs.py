@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from analyzer.cli import build_parser, main
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SITE = str(ROOT / "data" / "samples" / "site.toml")
 GOOD = "1793610000.000     50 192.0.2.10 TCP_DENIED/403 900 CONNECT fe2.update.microsoft.com:443 - HIER_NONE/- -\n"
 
@@ -98,3 +98,25 @@ def test_inputs_count_flows_that_the_verdicts_add_up_to(tmp_path, capsys, monkey
     header = next(line for line in printed.splitlines() if "file" in line and "format" in line)
     assert "flows" in header and "records" not in header
     assert re.search(r"coverage: \d+ of \d+ required entries seen", printed)
+
+
+def test_machine_outputs_write_times_in_utc_with_a_colon_offset(tmp_path):
+    """Item 25: one convention, ISO 8601 in UTC with a colon offset, in every CSV and in JSON."""
+    import re
+    from datetime import datetime
+
+    log = tmp_path / "access.log"
+    log.write_text(GOOD, encoding="utf-8")
+    out = tmp_path / "out"
+    main(["check", str(log), "--site", SITE, "-o", str(out), "-q"])
+    main(["parse", str(log), "-o", str(tmp_path / "flows.csv"), "-q"])
+    stamp = "2026-11-02T09:00:00.000000+00:00"  # 1793610000 in UTC
+    iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
+    for path, columns in ((out / "findings.csv", ("first_seen", "last_seen")), (tmp_path / "flows.csv", ("time",))):
+        with open(path, newline="", encoding="utf-8") as fh:
+            row = next(csv.DictReader(fh))
+        for column in columns:
+            assert row[column] == stamp and iso.match(row[column]), (path.name, row[column])
+    doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert doc["findings"][0]["first_seen"] == stamp
+    assert datetime.fromisoformat(stamp).utcoffset().total_seconds() == 0

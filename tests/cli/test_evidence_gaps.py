@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from analyzer.cli import main
+from tests.conftest import SAMPLES
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "data" / "samples"
 SITE = str(SAMPLES / "site.toml")
 SQUID = (SAMPLES / "squid" / "access.log").read_bytes()
 

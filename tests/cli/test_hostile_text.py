@@ -19,16 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from analyzer.cli import main
 from analyzer.controls import has_unsafe
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SITE = str(ROOT / "data" / "samples" / "site.toml")
 
 # Sets the window title, clears the screen, turns text red, a CSI as one C1 byte, DEL, NUL, a
 # carriage return that overprints, and a right-to-left override that reverses what follows.
 EVIL = "\x1b]0;pwned\x07\x1b[2J\x1b[31m\x9b1m\x7f\x00\r\u202egnp."
 NAME = EVIL.replace("\x00", "")  # file names and arguments cannot hold NUL
-HOST = f"evil{NAME}.test"
+HOST = f"evil{NAME}x.test"  # labels of 1-63 characters: a host with an empty label is a reject (item 17)
 SQUID = "1793610000.000     50 192.0.2.10 {code} 900 {req} {user} HIER_DIRECT/203.0.113.41 -\n"
 PANOS = (
     "<14>Nov 16 09:00:03 PA-3220 1,2026/11/16 09:00:03,0123456789AB,TRAFFIC,end,2561,2026/11/16 09:00:03,"
@@ -60,13 +61,16 @@ def hostile(tmp_path_factory) -> dict[str, Path]:
     panos.write_text(PANOS.format(dst=f"203.0.113.5{EVIL}") * 2, encoding="utf-8")
     baseline = base / f"baseline{NAME}.json"
     baseline.write_text(json.dumps({"schema_version": 2, "findings": [{"host": EVIL}]}), encoding="utf-8")
-    return {"logs": logs, "panos": panos, "baseline": baseline, "base": base}
+    # A check's outputs, for the commands that read them (remediate, whatif).
+    checked = base / f"checked{NAME}"
+    assert main(["check", str(logs), "--site", SITE, "-o", str(checked), "-q", "--fail-on", "none"]) == 0
+    return {"logs": logs, "panos": panos, "baseline": baseline, "base": base, "checked": checked}
 
 
 def commands(h: dict[str, Path]) -> dict[str, tuple[list[str], Path | None]]:
     """Each command with hostile input: argv, and the OUTDIR whose files are checked (or None)."""
     out = h["base"] / "out"
-    logs, panos, baseline = str(h["logs"]), str(h["panos"]), str(h["baseline"])
+    logs, panos, baseline, checked = str(h["logs"]), str(h["panos"]), str(h["baseline"]), str(h["checked"])
     flows, rejects = str(out / "p" / "flows.csv"), str(out / "p" / "rej.csv")
     return {
         "formats": (["formats"], None),
@@ -87,10 +91,19 @@ def commands(h: dict[str, Path]) -> dict[str, tuple[list[str], Path | None]]:
         "profiles-diff": (["profiles", "diff", "cm2007", f"p{NAME}"], None),
         "bad-choice": (["check", logs, "--site", SITE, "-o", str(out / "x"), "--fail-on", f"x{NAME}"], None),
         "bad-command": ([f"x{NAME}"], None),
+        "remediate": (["remediate", checked], None),
+        "remediate-files": (["remediate", checked, "-o", str(out / "r")], out / "r"),
+        "remediate-bad-server": (["remediate", checked, "--server", f"s{NAME}"], None),
+        "whatif": (["whatif", checked, "--profile", "wsus-2025", "-o", str(out / "w")], out / "w"),
+        "whatif-logs": (["whatif", logs, "--site", SITE, "--profile", "wsus-2025"], None),
     }
 
 
-CASES = list(commands({"base": Path("b"), "logs": Path("l"), "panos": Path("p"), "baseline": Path("j")}))
+# Commands whose output need not quote the hostile text (it may have nothing to say about it).
+SILENT = {"formats", "remediate", "remediate-files", "whatif", "whatif-logs"}
+
+
+CASES = list(commands({k: Path(k) for k in ("base", "logs", "panos", "baseline", "checked")}))
 
 
 def _run(argv: list[str], on_terminal: bool) -> tuple[int, bytes]:
@@ -131,7 +144,7 @@ def test_no_raw_control_reaches_the_terminal_or_outputs(hostile, name, on_termin
     _code, output = _run(argv, on_terminal)
     text = assert_inert(output, f"{name} output")
     assert "Traceback" not in text and "internal error" not in text, text
-    quiet = name == "formats" or (name.startswith("check") and not on_terminal)  # piped: the summary alone
+    quiet = name in SILENT or (name.startswith("check") and not on_terminal)  # piped: the summary alone
     if not quiet:
         assert "\\x1b" in text or "\\x9b" in text, f"{name}: the hostile text was not shown at all:\n{text}"
     if outdir is not None and not on_terminal:

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from analyzer.cli import main
+from tests.conftest import SAMPLES
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "data" / "samples"
 SITE = str(SAMPLES / "site.toml")
 
 

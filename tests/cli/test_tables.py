@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
 from analyzer.cli import main
 from analyzer.policy import load_profile
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "data" / "samples"
+from tests.conftest import SAMPLES
 
 
 def _entries() -> list[str]:

@@ -124,21 +124,40 @@ def test_url_logs_at_every_column_count(n):
 
 
 @pytest.mark.parametrize(
-    ("url", "host", "port", "path"),
+    ("url", "host", "url_port", "path"),
     [
         ("www.sekoia.io:443/catalog/integrations?query=this", "www.sekoia.io", 443, "/catalog/integrations?query=this"),
         ("Test.FR.:9999/", "test.fr", 9999, "/"),
-        ("-/", None, 80, "/"),
+        ("-/", None, None, "/"),
         ("[2001:db8::1]:8443/x", "2001:db8::1", 8443, "/x"),
-        ("ctldl.windowsupdate.com/a,b", "ctldl.windowsupdate.com", 80, "/a,b"),
-        ('download.microsoft.com/say"hi"', "download.microsoft.com", 80, '/say"hi"'),
-        ("", None, 80, None),
+        ("ctldl.windowsupdate.com/a,b", "ctldl.windowsupdate.com", None, "/a,b"),
+        ('download.microsoft.com/say"hi"', "download.microsoft.com", None, '/say"hi"'),
+        ("", None, None, None),
     ],
 )
-def test_url_host_port_path(url, host, port, path):
+def test_url_host_port_path(url, host, url_port, path):
     (flow,) = parse([payload(URL_81, c31=url)]).records.to_dicts()
-    assert (flow["dst_host"], flow["dst_port"], flow["url_path"]) == (host, port, path)
+    assert (flow["dst_host"], flow["dst_port"], flow["url_path"]) == (host, 80, path)
     assert flow["host_source"] == ("log" if host else None)
+    assert json.loads(flow["extra"])["url_port"] == url_port
+
+
+def test_addresses_out_of_range_are_rejects():
+    """Issue 13 item 11: one definition of an address for every parser (octets up to 255)."""
+    out = parse([payload(TRAFFIC_81, c8="203.0.113.256"), payload(TRAFFIC_81, c7="x.x.x.79")])
+    assert out.records.height == 0
+    assert [r.split(",")[0] for r in out.rejects["reason"]] == [
+        "columns cannot be made out: destination address (column 8) is '203.0.113.256'",
+        "columns cannot be made out: source address (column 7) is 'x.x.x.79'",
+    ]
+
+
+def test_url_log_port_is_the_sessions_column_not_the_urls():
+    """Issue 13 item 10: ``host:9999/path`` on a session to port 2222 is a flow to 2222; the
+    URL's port is kept in ``extra``."""
+    (flow,) = parse([payload(URL_81, c31="x.test:9999/path", c25="2222")]).records.to_dicts()
+    assert (flow["dst_host"], flow["dst_port"], flow["url_path"]) == ("x.test", 2222, "/path")
+    assert json.loads(flow["extra"])["url_port"] == 9999
 
 
 def test_scheme_from_port_then_app():
@@ -252,18 +271,37 @@ def test_time_zone_dst_and_notes():
     lines = [
         payload(TRAFFIC_81, c6="2026/07/01 12:00:00"),
         payload(TRAFFIC_81, c6="2026/03/29 02:30:00"),  # does not exist in Berlin (spring gap)
-        payload(TRAFFIC_81, c6="2026/10/25 02:30:00"),  # exists twice: the first is taken
+        payload(TRAFFIC_81, c6="2026/10/25 02:30:00"),  # exists twice: alone, read as the first
     ]
     out = parse(lines, tz="Europe/Berlin")
-    assert out.notes == {"timezone": "Europe/Berlin"}
+    assert out.notes == {"timezone": "Europe/Berlin", "ambiguous_times": 1}
     assert out.records["time"].to_list() == [
         datetime(2026, 7, 1, 10, 0, tzinfo=UTC),
         datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
     ]
-    assert "not a valid time in Europe/Berlin" in reasons(out)[2]
+    assert "does not exist in Europe/Berlin: it falls in the hour skipped" in reasons(out)[2]
     # Generated time (column 6), not receive time (column 1), is the flow's time.
     (flow,) = parse([payload(TRAFFIC_81, c1="2026/11/16 09:30:00")]).records.to_dicts()
     assert flow["time"] == datetime(2026, 11, 16, 9, 0, 3, tzinfo=UTC)
+
+
+def test_repeated_autumn_hour_read_by_line_order():
+    """Issue 13 item 15: in a log in order, a time in the repeated hour after a later one of that
+    hour is its second pass; the notes count the ambiguous times."""
+    times = ["2026/10/25 02:10:00", "2026/10/25 02:59:00", "2026/10/25 02:05:00", "2026/10/25 03:01:00"]
+    out = parse([payload(TRAFFIC_81, c6=t) for t in times], tz="Europe/Berlin")
+    assert [t.strftime("%H:%M") for t in out.records["time"]] == ["00:10", "00:59", "01:05", "02:01"]
+    assert out.notes == {"timezone": "Europe/Berlin", "ambiguous_times": 3}
+
+
+def test_an_invalid_date_is_not_called_a_dst_gap():
+    """Issue 13 item 15: day 00 is not a date, in UTC as anywhere; only a time that falls in the
+    spring gap is said to be one."""
+    out = parse([payload(TRAFFIC_81, c6="2026/11/00 09:00:03")], tz="UTC")
+    assert (
+        reasons(out)[1]
+        == "columns cannot be made out: generated time (column 6) is '2026/11/00 09:00:03', not a date and time"
+    )
 
 
 def test_a_quote_left_open_does_not_swallow_the_next_line():

@@ -127,3 +127,46 @@ def test_export_without_type_or_required_columns():
     (out,) = parse_chunks([[header2, '2026/11/17 10:00:00,192.0.2.10,203.0.113.50,80,51000,9,alert,"x.test/",tcp']])
     (flow,) = out.records.to_dicts()
     assert flow["dst_host"] == "x.test" and flow["action"] == "allowed"  # a URL column: a URL-filtering export
+
+
+def test_a_stray_quote_costs_its_own_row_only(tmp_path):
+    """Issue 13 item 1: a quote inside an unquoted field (row 3's Rule), or one that opens a field
+    never closed (row 2), is a reject of that row; every other data row is still a flow."""
+    lines = (SAMPLES / "pa3220-export-traffic.csv").read_text().splitlines()
+    for row, damage in ((3, 'allow"updates'), (2, '"allow-updates')):
+        damaged = list(lines)
+        damaged[row - 1] = damaged[row - 1].replace("allow-updates", damage, 1)
+        path = tmp_path / f"row{row}.csv"
+        path.write_text("\n".join(damaged) + "\n")
+        (f,) = read_logs([str(path)]).files
+        assert (f.lines, f.records, f.rejects, f.skipped) == (7, 4, 2, {"header": 1}), row
+        rejects = read_logs([str(path)]).rejects
+        assert rejects["line_no"].to_list() == [row, 7]
+        assert rejects["reason"][0].endswith("columns cannot be made out")
+
+
+def test_a_multiline_field_is_joined_only_into_a_whole_record():
+    """A field opened on one line and closed lines later is one record only when the joined
+    record has the header's columns; otherwise the opening line alone is rejected."""
+    row = (
+        "2026/11/17 10:00:00,0123456789AB,THREAT,url,2026/11/17 10:00:00,192.0.2.10,203.0.113.52,r1,,ssl,{sid},"
+        "51000,443,tcp,alert,,,,,,{u}"
+    )
+    (out,) = parse_chunks(
+        [
+            [
+                HEADER,
+                row.format(sid=1, u='"x.test/a'),  # opened, closed two lines below: one record
+                "b",
+                'c"',
+                row.format(sid=2, u='"y.test/'),  # never closed into a record of 21 columns
+                row.format(sid=3, u="z.test/"),
+                row.format(sid=4, u='w.test/"'),  # this quote closes nothing and opens nothing
+                row.format(sid=5, u="v.test/"),
+            ]
+        ]
+    )
+    assert out.records["line_no"].to_list() == [2, 6, 8]
+    assert out.records["url_path"].to_list() == ["/a\nb\nc", "/", "/"]
+    assert out.rejects["line_no"].to_list() == [5, 7]
+    assert out.skipped == {"header": 1, "continuation": 2}

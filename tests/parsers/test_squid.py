@@ -15,6 +15,7 @@ from analyzer.parsers.base import ParseContext, ParseOptions
 from analyzer.pipeline.read import read_logs
 
 T = "1793754061.667"
+LONG_HOST = ".".join(c * 60 for c in "abcde") + ".test"  # 309 characters
 P = "192.0.2.10"
 
 # (line, expected fields): one Squid shape per row.
@@ -41,13 +42,41 @@ NATIVE_CASES = [
     ),
     pytest.param(
         f"{T} 5 {P} TCP_TUNNEL/200 1 CONNECT [2001:db8::5]:443 - HIER_DIRECT/2001:db8::5 -",
-        dict(dst_host="2001:db8::5", dst_port=443, dst_ip="2001:db8::5", scheme="https"),
+        dict(dst_host=None, dst_port=443, dst_ip="2001:db8::5", scheme="https"),
         id="connect-v6-target",
     ),
     pytest.param(
         f"{T} 5 {P} NONE_NONE/000 0 CONNECT 203.0.113.9:443 - HIER_NONE/- -",
-        dict(dst_host="203.0.113.9", dst_port=443, dst_ip=None, action="failed", vendor_action="NONE_NONE/000"),
+        dict(dst_host=None, dst_port=443, dst_ip="203.0.113.9", action="failed", vendor_action="NONE_NONE/000"),
         id="connect-ip-target-aborted",
+    ),
+    # Issue 13 item 15: epoch 0 (a clock never set) is a Squid line like any other (Squid pads
+    # the time to its width with spaces).
+    pytest.param(
+        f"         0.000      5 {P} TCP_MISS/200 10 GET http://a.test/ - HIER_NONE/- -",
+        dict(dst_host="a.test", time=datetime(1970, 1, 1, tzinfo=UTC)),
+        id="epoch-zero",
+    ),
+    # Issue 13 item 8: a tunnel's scheme comes from its port, and an address is dst_ip, not a host.
+    pytest.param(
+        f"{T} 5 {P} TCP_TUNNEL/200 1 CONNECT a.test:80 - HIER_DIRECT/203.0.113.7 -",
+        dict(dst_host="a.test", dst_port=80, scheme="http", dst_ip="203.0.113.7"),
+        id="connect-port-80-is-http",
+    ),
+    pytest.param(
+        f"{T} 5 {P} TCP_TUNNEL/200 1 CONNECT a.test:8531 - HIER_NONE/- -",
+        dict(dst_host="a.test", dst_port=8531, scheme="https"),
+        id="connect-port-8531-is-https",
+    ),
+    pytest.param(
+        f"{T} 5 {P} TCP_TUNNEL/200 1 CONNECT a.test:5222 - HIER_NONE/- -",
+        dict(dst_host="a.test", dst_port=5222, scheme=None),
+        id="connect-other-port-has-no-scheme",
+    ),
+    pytest.param(
+        f"{T} 5 {P} TCP_TUNNEL/200 1 CONNECT 198.51.100.4:80 - HIER_NONE/- -",
+        dict(dst_host=None, dst_ip="198.51.100.4", dst_port=80, scheme="http"),
+        id="connect-address-is-dst-ip",
     ),
     pytest.param(
         f"{T} 5 {P} TCP_MISS/200 10 GET http://www.example.test:8080/x?y=1 - HIER_DIRECT/203.0.113.7 text/html",
@@ -95,6 +124,25 @@ NATIVE_CASES = [
         id="squid34-connect-miss",
     ),
     pytest.param(f"{T} 5 {P} TAG_NONE/200 0 CONNECT a.test:443 - HIER_NONE/- -", dict(action="allowed"), id="tag-none"),
+    # Issue 13 item 12: refused by the proxy itself (nothing reached an origin) is blocked,
+    # whatever the 4xx, as TCP_DENIED/400 is; a 5xx it answered itself failed.
+    pytest.param(
+        f"{T} 5 {P} TAG_NONE/400 0 GET error:invalid-request - HIER_NONE/- -", dict(action="blocked"), id="tag-none-400"
+    ),
+    pytest.param(
+        f"{T} 5 {P} NONE_NONE/400 0 GET error:invalid-request - HIER_NONE/- -",
+        dict(action="blocked"),
+        id="none-none-400",
+    ),
+    pytest.param(
+        f"{T} 5 {P} TCP_DENIED/400 0 GET http://a.test/ - HIER_NONE/- -", dict(action="blocked"), id="denied-400"
+    ),
+    pytest.param(
+        f"{T} 5 {P} NONE/407 0 GET http://a.test/ - HIER_NONE/- -", dict(action="auth-required"), id="none-407"
+    ),
+    pytest.param(
+        f"{T} 5 {P} NONE_NONE/503 0 CONNECT a.test:443 - HIER_NONE/- -", dict(action="failed"), id="none-none-503"
+    ),
     pytest.param(
         f"{T} 5 {P} TCP_MISS_ABORTED/000 0 GET http://a.test/ - HIER_DIRECT/203.0.113.7 -",
         dict(action="failed"),
@@ -140,7 +188,7 @@ NATIVE_CASES = [
     ),
     pytest.param(
         f"{T} 5 {P} TAG_NONE/400 0 GET /favicon.ico - HIER_NONE/- -",
-        dict(dst_host=None, url_path=None, action="allowed"),
+        dict(dst_host=None, url_path=None, action="blocked"),
         id="bare-path",
     ),
     pytest.param(
@@ -202,6 +250,17 @@ def test_line_cases(make_lines, line, expected):
         ("2019/10/11 09:14:49| pinger: Initialising ICMP pinger ...", "cache.log line"),
         ("1793846577.245 51 192.0.2.104 58000 TCP_MISS/200 1834 GET http://a.test/ - HIER_DIRECT/x - -", "custom"),
         ("hello world", "not a Squid access-log line"),
+        # Issue 13 item 11: a client that is not an address.
+        (f"{T} 5 192.168.1.10055 TCP_MISS/200 10 GET http://a.test/ - HIER_NONE/- -", "client address '192.168"),
+        (f"{T} 5 x.x.x.79 TCP_MISS/200 10 GET http://a.test/ - HIER_NONE/- -", "client address 'x.x.x.79'"),
+        # Issue 13 item 17: a made-up scheme, host names over 253 characters or with empty labels.
+        (f"{T} 5 {P} TCP_MISS/200 10 GET [click](http://a.test/ - HIER_NONE/- -", "URL scheme '[click](http'"),
+        (
+            f"{T} 5 {P} TCP_MISS/200 10 GET http://{LONG_HOST}/ - HIER_NONE/- -",
+            "is not a host name",
+        ),
+        (f"{T} 5 {P} TCP_MISS/200 10 GET http://a..test/ - HIER_NONE/- -", "URL host 'a..test' is not a host name"),
+        (f"{T} 5 {P} TCP_TUNNEL/200 10 CONNECT .a.test:443 - HIER_NONE/- -", "URL host '.a.test' is not a host name"),
     ],
 )
 def test_reject_reasons(make_lines, line, reason):
@@ -388,7 +447,11 @@ def test_datadog_yaml_agrees(real_logs, make_lines):
         assert got["status"] == _yaml_value(block, "http", "status_code") or got["status"] == 0
         assert got["method"] == _yaml_value(block, "http", "method")
         assert got["bytes"] == _yaml_value(block, "network", "bytes_written")
-        assert got["dst_host"] == _yaml_value(block, "url_details", "host")
+        host = _yaml_value(block, "url_details", "host")
+        if re.match(r"^[\d.]+$", host):  # an address is the destination's address, not a name
+            assert (got["dst_host"], got["dst_ip"]) == (None, host)
+        else:
+            assert got["dst_host"] == host
         port = _yaml_value(block, "url_details", "port")
         if port is not None:
             assert got["dst_port"] == port

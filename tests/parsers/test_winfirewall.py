@@ -85,6 +85,30 @@ def test_time_that_does_not_exist_in_the_zone_is_a_reject():
     assert "does not exist in Europe/Berlin" in out.rejects["reason"][0]
 
 
+def test_repeated_autumn_hour_is_counted_and_read_by_line_order():
+    """Issue 13 item 15: 02:00-02:59 happens twice in Berlin on 2026-10-25; a log in order shows
+    the clock going back, so the second pass is read as such, and the notes count the lines."""
+
+    def at(t: str) -> str:
+        return f"2026-10-25 {t} ALLOW TCP 192.0.2.10 203.0.113.50 1 443 0 - 0 0 0 - - - SEND"
+
+    out, _ = parse(
+        [FIELDS17, at("01:59:00"), at("02:10:00"), at("02:59:00"), at("02:05:00"), at("03:01:00")], tz="Europe/Berlin"
+    )
+    assert out.records["time"].to_list() == [
+        datetime(2026, 10, 24, 23, 59, tzinfo=UTC),
+        datetime(2026, 10, 25, 0, 10, tzinfo=UTC),  # first pass, CEST
+        datetime(2026, 10, 25, 0, 59, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 5, tzinfo=UTC),  # second pass, CET
+        datetime(2026, 10, 25, 2, 1, tzinfo=UTC),
+    ]
+    assert out.notes["ambiguous_times"] == 3
+    # Out of order, line order tells nothing: every ambiguous time is read as its first pass.
+    out, _ = parse([FIELDS17, at("02:30:00"), at("02:10:00"), at("02:20:00"), at("02:05:00")], tz="Europe/Berlin")
+    assert [t.hour for t in out.records["time"]] == [0, 0, 0, 0]
+    assert out.notes["ambiguous_times"] == 4
+
+
 def test_header_change_mid_file_and_across_chunks():
     state: dict = {}
     first, _ = parse(
@@ -128,6 +152,25 @@ def test_lines_before_any_header_and_glued_or_unknown_lines_are_rejects():
     ]
     assert out.records["src_port"].to_list() == [5]  # runs of spaces and tabs split like one space
     assert out.skipped == {"header": 1, "blank": 1}
+
+
+def test_invalid_addresses_are_rejects_naming_the_field():
+    """Issue 13 item 11: an address out of range or masked is not a destination."""
+    out, _ = parse(
+        [
+            FIELDS17,
+            "2026-11-03 10:00:00 ALLOW TCP 192.0.2.10 192.168.1.10055 51001 443 0 - 0 0 0 - - - SEND",
+            "2026-11-03 10:00:01 ALLOW TCP x.x.x.79 203.0.113.50 51001 443 0 - 0 0 0 - - - SEND",
+            "2026-11-03 10:00:02 ALLOW TCP 192.0.2.10 2001:db8::1 51001 443 0 - 0 0 0 - - - SEND",
+            "2026-11-03 10:00:03 ALLOW TCP 192.0.2.10 2001:db8:::1 51001 443 0 - 0 0 0 - - - SEND",
+        ]
+    )
+    assert out.rejects["reason"].to_list() == [
+        "dst-ip is not an IP address: '192.168.1.10055'",
+        "src-ip is not an IP address: 'x.x.x.79'",
+        "dst-ip is not an IP address: '2001:db8:::1'",
+    ]
+    assert out.records["dst_ip"].to_list() == ["2001:db8::1"]
 
 
 def test_lost_events_are_counted_not_flows():

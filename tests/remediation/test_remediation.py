@@ -236,3 +236,15 @@ def test_hostile_device_names_from_a_log_stay_inert(result):
         assert "/" not in name.split("/")[0] and name.isascii(), name
         assert all(line.isascii() and line.isprintable() for line in text.splitlines()), name
         assert "http_access allow all" not in [line.strip() for line in text.splitlines()], name
+
+
+def test_the_ocsf_findings_carry_the_remediation_sentence(result, tmp_path):
+    import json
+
+    from analyzer.reports import WRITERS
+
+    events = json.loads(WRITERS["findings.ocsf.json"](result, tmp_path).read_text(encoding="utf-8"))
+    texts = dict(finding_remediation(result.findings, result.policy).iter_rows())
+    assert len(events) == len(texts)
+    for event in events:
+        assert event["remediation"] == {"desc": texts[event["finding_info"]["uid"]]}

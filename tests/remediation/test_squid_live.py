@@ -1,7 +1,7 @@
 """The generated Squid rules in a real Squid (Debian's ``squid``, which .ci/run installs).
 
 Squid listens on loopback with a deny-all configuration that includes the generated fragment;
-origin servers listen on 127.0.0.x and a ``hosts_file`` points every name there. The requests
+origin servers listen on 127.x.y.z and a ``hosts_file`` points every name there. The requests
 of a scenario are replayed through it from the servers' own (loopback) addresses: every request
 the analyzer judges required passes, and the unexpected ones are still denied. ``squid -k
 parse`` prints no warning on the fragment.
@@ -10,6 +10,7 @@ parse`` prints no warning on the fragment.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -29,9 +30,12 @@ from analyzer.remediation import squid
 from analyzer.remediation.model import Device, requirements
 
 SQUID = shutil.which("squid") or ("/usr/sbin/squid" if Path("/usr/sbin/squid").exists() else None)
-ORIGIN = "127.0.0.50"
-SERVERS = {"CAS": "127.0.0.10", "PRI1": "127.0.0.20", "IBSUP": "127.0.0.30"}
-CLIENT = "127.0.0.150"
+# A loopback /24 of its own per run (all of 127/8 is loopback on Linux): two test runs on one
+# machine (two worktrees, CI beside a developer) never compete for the origin servers' ports.
+NET = f"127.{random.randint(1, 254)}.{random.randint(1, 254)}"
+ORIGIN = f"{NET}.50"
+SERVERS = {"CAS": f"{NET}.10", "PRI1": f"{NET}.20", "IBSUP": f"{NET}.30"}
+CLIENT = f"{NET}.150"
 FQDN = {"CAS": "sup-cas.corp.example.com", "PRI1": "sup-pri1.corp.example.com", "IBSUP": "ibsup.dmz.example.com"}
 
 
@@ -47,24 +51,24 @@ SITE = """
 profile = "{profile}"
 wildcard = "{wildcard}"
 wsus_web_site = "custom"
-client_networks = ["127.0.0.128/25"]
+client_networks = ["{net}.128/25"]
 
 [[server]]
 name = "CAS"
 fqdn = "sup-cas.corp.example.com"
-addresses = ["127.0.0.10"]
+addresses = ["{net}.10"]
 upstream = "microsoft-update"
 
 [[server]]
 name = "PRI1"
 fqdn = "sup-pri1.corp.example.com"
-addresses = ["127.0.0.20"]
+addresses = ["{net}.20"]
 upstream = "CAS"
 
 [[server]]
 name = "IBSUP"
 fqdn = "ibsup.dmz.example.com"
-addresses = ["127.0.0.30"]
+addresses = ["{net}.30"]
 role = "internet-sup"
 upstream = "PRI1"
 """
@@ -291,7 +295,7 @@ def test_real_squid_passes_required_and_denies_unexpected(origins, squid_dir, tm
     else:
         profile_ref = profile
     site = tmp_path / "site.toml"
-    site.write_text(SITE.format(profile=profile_ref, wildcard=wildcard), encoding="utf-8")
+    site.write_text(SITE.format(profile=profile_ref, wildcard=wildcard, net=NET), encoding="utf-8")
     policy = load_policy(str(site))
     fragment = squid.files(policy, requirements(policy), {}, Device("squid", "squid"), "policy")["policy.conf"]
     required, unexpected = required_requests(policy), unexpected_requests(profile, wildcard)
@@ -354,7 +358,7 @@ def test_real_squid_with_the_fixes_lets_exactly_the_fixed_flows_through(origins,
     from analyzer.remediation.model import fixes
 
     site = tmp_path / "site.toml"
-    site.write_text(SITE.format(profile="cm2007", wildcard="subdomains"), encoding="utf-8")
+    site.write_text(SITE.format(profile="cm2007", wildcard="subdomains", net=NET), encoding="utf-8")
     policy = load_policy(str(site))
     partial = pl.DataFrame(
         {

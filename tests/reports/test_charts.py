@@ -115,6 +115,16 @@ def test_no_matplotlib_warning_for_control_characters_or_centuries(recwarn):
     assert charts._label("a\x1bb") == "a\\x1bb"
 
 
+@pytest.mark.parametrize("hours", [0.75, 30, 77, 80, 24 * 200, 24 * 1100, 24 * 9000])
+def test_no_date_locator_warning_whatever_the_span(hours, recwarn):
+    # 77 hours (3 days 5 h) fit none of matplotlib's default hourly steps at 8 ticks: it warned.
+    rows = [flow("required-allowed", "download.windowsupdate.com", hours=hours * i / 10, line=i) for i in range(11)]
+    warnings.simplefilter("always")
+    images = charts.render(make_result(rows))
+    assert images["timeline"].startswith(PNG)
+    assert [str(w.message) for w in recwarn] == []
+
+
 def test_write_puts_pngs_in_charts_folder(small_result, tmp_path):
     folder = charts.write(small_result, tmp_path)
     assert folder == tmp_path / "charts"

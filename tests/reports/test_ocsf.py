@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-from pathlib import Path
 
 import polars as pl
 import py_ocsf_models
@@ -14,13 +13,13 @@ import pytest
 from analyzer.api import write_reports
 from analyzer.cli import main
 from analyzer.pipeline.check import run_check
+from analyzer.remediation import finding_remediation
 from analyzer.reports import ocsf
 from analyzer.verdicts import SEVERITIES, VERDICTS
+from tests.conftest import SAMPLES
 
 from .ocsf_schema import InvalidEvent, validate
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = ROOT / "data" / "samples"
 SITE = SAMPLES / "site.toml"
 
 
@@ -102,6 +101,14 @@ def test_a_broken_event_fails_validation(events, broken):
     broken(sample[1])
     with pytest.raises(InvalidEvent, match=r"^event 1"):
         validate(sample)
+
+
+def test_the_written_events_carry_the_remediation_of_each_finding(result, events):
+    texts = dict(finding_remediation(result.findings, result.policy).iter_rows())
+    assert len(texts) == result.findings.height
+    assert {e["finding_info"]["uid"]: e["remediation"]["desc"] for e in events} == texts
+    pair = next(e for e in events if e["compliance"]["requirements"] == ["IBSUP -> PRI1"])
+    assert pair["remediation"]["desc"].startswith("Allow IBSUP (198.51.100.30) to reach its upstream server PRI1")
 
 
 def test_remediation_texts_become_the_remediation_of_their_finding(result):

@@ -59,7 +59,7 @@ def _time(col: pl.Expr, tz: str) -> pl.Expr:
     iso = col.str.strip_chars().str.replace(r"[zZ]$", "+00:00").str.replace(" ", "T", literal=True)
     has_offset = iso.str.contains(r"[+-]\d\d:?\d\d$")
     exact = iso.str.strptime(pl.Datetime("us", "UTC"), "%Y-%m-%dT%H:%M:%S%.f%z", strict=False)
-    local = local_to_utc(iso.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S%.f", strict=False), tz)
+    local = local_to_utc(iso.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S%.f", strict=False), tz)[0]
     return pl.when(has_offset).then(exact).otherwise(local)
 
 

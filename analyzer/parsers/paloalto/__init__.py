@@ -53,5 +53,5 @@ PARSER = Parser(
     # The first chunk decides whether the file is a web export (ctx.state); later ones only read it.
     state_from_first_chunk=True,
     # URL logs carry host and address; TRAFFIC logs of the same session take the URL log's host.
-    evidence=Evidence("session", session_keys=("device", "session_id")),
+    evidence=Evidence("session", session_keys=("device", "session_id"), session_seconds="elapsed_sec"),
 )

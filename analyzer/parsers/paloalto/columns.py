@@ -8,6 +8,8 @@ Columns 0-30 are shared by TRAFFIC, THREAT and DECRYPTION logs; from 31 on the l
 
 from __future__ import annotations
 
+from .. import base
+
 COMMON: dict[str, int] = {
     "future_use": 0,
     "receive_time": 1,
@@ -132,8 +134,7 @@ THREAT_ACTIONS: dict[str, str] = {
 """THREAT actions (URL filtering and the other subtypes), per Elastic's ``threat.yml`` list.
 ``block-continue`` is a block until the user clicks through, which is then logged ``continue``."""
 
-PORT_SCHEMES: dict[int, str] = {80: "http", 443: "https", 8530: "http", 8531: "https"}
-"""Schemes a destination port tells (8530/8531 are WSUS's custom-site ports)."""
+PORT_SCHEMES = base.PORT_SCHEMES
 
 APP_SCHEMES: dict[str, str] = {"ssl": "https", "web-browsing": "http"}
 """Schemes an App-ID tells when the port does not."""

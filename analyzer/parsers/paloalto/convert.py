@@ -15,6 +15,8 @@ from collections.abc import Callable
 import polars as pl
 
 from ...flows import conform_flows, fold_host_expr, local_to_utc
+from ..addresses import is_ip_address
+from ..base import shown
 from . import columns as cols
 
 NAME = "paloalto"
@@ -22,7 +24,6 @@ NAME = "paloalto"
 FIELDS: tuple[str, ...] = tuple(dict.fromkeys([*cols.COMMON, *cols.TRAFFIC, *cols.THREAT]))
 """Every field name a reader may fill; missing ones are nulls."""
 
-_IP = r"^(?:\d{1,3}\.){3}\d{1,3}$|^[0-9A-Fa-f]*:[0-9A-Fa-f:.]*$"
 _PROTOCOL = r"^(?:[a-z][a-z0-9-]*|\d{1,3})$"
 _URL = r"(?s)^(?P<auth>[^/?#]*)(?P<path>[/?#].*)?$"
 _AUTHORITY = r"^(?:\[(?P<v6>[^\]]*)\]|(?P<h>[^:]*))(?::(?P<p>\d{1,5}))?$"
@@ -41,16 +42,10 @@ def with_fields(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(missing) if missing else frame
 
 
-def local_time(col: pl.Expr, tz: str, formats: tuple[str, ...] = (SYSLOG_TIME,)) -> pl.Expr:
-    """A PAN-OS local time (no zone) read in ``tz`` and converted to UTC.
-
-    At the autumn DST change the repeated hour is read as its first occurrence; a time in the
-    spring gap does not exist and gives null (the row is then rejected, naming the zone).
-    Example: ``local_time(pl.col("generated_time"), "Europe/Berlin")``.
-    """
+def naive_time(col: pl.Expr, formats: tuple[str, ...] = (SYSLOG_TIME,)) -> pl.Expr:
+    """The date and time as written (no zone); null where it is not one (``2026/11/00``)."""
     parsed = [col.str.to_datetime(f, strict=False, time_unit="us") for f in formats]
-    naive = parsed[0] if len(parsed) == 1 else pl.coalesce(parsed)
-    return local_to_utc(naive, tz)
+    return parsed[0] if len(parsed) == 1 else pl.coalesce(parsed)
 
 
 def _label_expr(text: str) -> pl.Expr:
@@ -58,9 +53,7 @@ def _label_expr(text: str) -> pl.Expr:
 
 
 def _shown(col: str) -> pl.Expr:
-    # Reject reasons quote the offending value, shortened: log text is untrusted and may be long.
-    value = pl.col(col).fill_null("")
-    return pl.when(value.str.len_chars() > 40).then(value.str.slice(0, 40) + "…").otherwise(value)
+    return shown(pl.col(col))
 
 
 def checks(frame: pl.DataFrame, label: Labels, tz: str, time_formats: tuple[str, ...]) -> pl.DataFrame:
@@ -74,15 +67,16 @@ def checks(frame: pl.DataFrame, label: Labels, tz: str, time_formats: tuple[str,
     action_map = pl.when(is_traffic).then(
         pl.col("action").replace_strict(cols.TRAFFIC_ACTIONS, default=None, return_dtype=pl.String)
     )
+    frame = frame.with_columns(naive_time(pl.col("generated_time"), time_formats).alias("_naive"))
     frame = frame.with_columns(
-        local_time(pl.col("generated_time"), tz, time_formats).alias("_local"),
+        *(e.alias(n) for e, n in zip(local_to_utc(pl.col("_naive"), tz), ("_local", "_amb"), strict=True)),
         pl.col("sport").cast(pl.Int32, strict=False).alias("_sport"),
         pl.col("dport").cast(pl.Int32, strict=False).alias("_dport"),
         action_map.when(t == "THREAT")
         .then(pl.col("action").replace_strict(cols.THREAT_ACTIONS, default=None, return_dtype=pl.String))
         .alias("_action"),
     )
-    bad_ip = {c: ~pl.col(c).str.contains(_IP).fill_null(False) for c in ("src", "dst")}
+    bad_ip = {c: ~is_ip_address(pl.col(c)).fill_null(False) for c in ("src", "dst")}
     bad_port = {c: ~pl.col(c).is_between(0, 65535).fill_null(False) for c in ("_sport", "_dport")}
 
     def said(field: str, what: str) -> pl.Expr:
@@ -105,11 +99,15 @@ def checks(frame: pl.DataFrame, label: Labels, tz: str, time_formats: tuple[str,
             pl.col("action").is_null() & pl.col("protocol").is_null(),
             pl.format("truncated {} line: it ends before the protocol and action columns", t),
         ),
+        (pl.col("_naive").is_null(), said("generated_time", "not a date and time")),
         (
-            pl.col("_local").is_null() & pl.col("generated_time").str.contains(r"\d\d:\d\d").fill_null(False),
-            pl.format("generated time '{}' is not a valid time in {} (DST gap?)", _shown("generated_time"), pl.lit(tz)),
+            pl.col("_local").is_null(),
+            pl.format(
+                "generated time '{}' does not exist in {}: it falls in the hour skipped when clocks go forward",
+                _shown("generated_time"),
+                pl.lit(tz),
+            ),
         ),
-        (pl.col("_local").is_null(), said("generated_time", "not a date and time")),
         (bad_ip["src"], said("src", "not an IP address")),
         (bad_ip["dst"], said("dst", "not an IP address")),
         (bad_port["_sport"], said("sport", "not a port")),
@@ -226,6 +224,7 @@ def _extra(kind: str) -> pl.Expr:
             pl.col("severity"),
             pl.col("direction"),
             pl.col("url"),
+            pl.col("_url_port").alias("url_port"),
             pl.col("content_type"),
             pl.col("user_agent"),
             pl.col("referer"),
@@ -269,7 +268,8 @@ def to_flows(valid: pl.DataFrame, ctx_file: str) -> pl.DataFrame:
         valid = valid.with_columns(
             none.alias("_host"), none.alias("url_path"), pl.lit(None, pl.Int32).alias("_url_port")
         )
-    dst_port = pl.coalesce(pl.when(is_url).then(pl.col("_url_port")), pl.col("_dport"))
+    # The session's port is the log's column; a port written in the URL is the URL's (extra).
+    dst_port = pl.col("_dport")
     port_scheme = pl.col("dst_port").replace_strict(cols.PORT_SCHEMES, default=None, return_dtype=pl.String)
     app_scheme = pl.col("app").replace_strict(cols.APP_SCHEMES, default=None, return_dtype=pl.String)
     hires = hires_utc(valid["hires"])

@@ -115,52 +115,80 @@ def label_for(ctx: ParseContext):
     return label
 
 
-def _records(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """Join lines of quoted fields that span line breaks into records.
+_QUOTED = r'"(?:[^"]|"")*"'
+_FIELD = rf'(?:{_QUOTED}|[^,"]*)'
+_COMPLETE = rf"^{_FIELD}(?:,{_FIELD})*$"
+"""A line that is a whole record: each field unquoted (no quote in it) or quoted (``""`` inside)."""
+_OPENS = rf'^(?:{_FIELD},)*"(?:[^"]|"")*$'
+"""A line that ends inside a quoted field begun at a field's start: the record may go on below."""
+_MIDDLE = r'^(?:[^"]|"")*$'
+"""A line that may lie wholly inside a quoted field."""
+_CLOSES = rf'^(?:[^"]|"")*"(?:,{_FIELD})*$'
+"""A line that ends a quoted field begun on an earlier line, and then the record."""
+MAX_RECORD_LINES = 64
+"""A quoted field over more lines than this is taken for a stray quote, not for a record."""
+_STRAY_QUOTE = "a quote inside an unquoted field, or text after a closing quote: columns cannot be made out"
+_NOT_CLOSED = (
+    "a quoted field is not closed on this line, and no later line closes it into a record of the "
+    "header's {} columns: columns cannot be made out"
+)
 
-    Returns (records of ``line_no``/``text``, rejects, continuation lines). A record still open
-    at the end of a chunk is rejected, and so are the lines that continue it in the next one.
+
+def _records(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Make out the records of a chunk: one per line, or lines joined where a quoted field holds
+    line breaks. Returns (records of ``line_no``/``text``, rejects, continuation lines).
+
+    Quotes are read as CSV reads them (a quote opens a field only at the field's start), and a
+    quoted field left open joins the lines below only when a later line closes it, none of them
+    has a row's worth of commas, and the joined record has the header's number of columns. A
+    stray quote therefore costs its own line (a
+    reject), never the rows after it; and a record never runs past its chunk, so every line is
+    accounted for in the chunk that holds it.
     """
-    odd = (lines["text"].str.count_matches('"', literal=True) % 2).cast(pl.Int64)
-    carry = ctx.state.get("export_open", 0)
-    after = (odd.cum_sum() + carry) % 2
-    if after.len():
-        ctx.state["export_open"] = int(after[-1])
-    # A record starts on a line that begins outside quotes; record 0 (only when the previous
-    # chunk ended inside quotes) continues a record that was rejected there.
-    frame = lines.with_columns(after.alias("_after"), ((after + odd) % 2 == 0).cum_sum().alias("_rec"))
-    rejects = []
-    if carry:
-        rejects.append(
-            reject_frame(
-                frame.filter(pl.col("_rec") == 0),
-                "continues a quoted field left open at the end of a read block",
-                ctx,
-                NAME,
-            )
+    text = lines["text"]
+    plain = lines.select("line_no", "text")
+    quoted = text.str.contains('"', literal=True)
+    if not quoted.any():
+        return plain, _concat_rejects([], ctx), 0
+    complete = ~quoted | text.str.contains(_COMPLETE)
+    if complete.all():
+        return plain, _concat_rejects([], ctx), 0
+    opens = ~complete & text.str.contains(_OPENS)
+    width = len(ctx.state["export_header"])
+    # A line with a row's worth of commas is a row, not text inside another row's field.
+    row_like = text.str.count_matches(",", literal=True) >= width - 1
+    # Per line, the first later line that cannot lie inside a quoted field: where a field
+    # opened on the line must close.
+    outside = (~text.str.contains(_MIDDLE) | row_like).arg_true().cast(pl.Int64)
+    marks = pl.Series([None] * lines.height, dtype=pl.Int64).scatter(outside, outside)
+    next_outside = marks.shift(-1).backward_fill().to_list()
+    closes = (text.str.contains(_CLOSES) & ~row_like).to_list()
+    texts = text.to_list()
+    joined: dict[int, str] = {}
+    inside: list[int] = []
+    end = -1
+    # A loop over the lines that leave a field open only (rare), each joining at most
+    # MAX_RECORD_LINES lines once.
+    for i in opens.arg_true().to_list():
+        j = next_outside[i]
+        if i <= end or j is None or not closes[j] or j - i >= MAX_RECORD_LINES:
+            continue
+        record = "\n".join(texts[i : j + 1])
+        if len(next(csv.reader([record]), [])) == width:
+            joined[i], end = record, j
+            inside.extend(range(i + 1, j + 1))
+    position = pl.int_range(0, lines.height, eager=True)
+    starts = position.is_in(list(joined))
+    continuation = position.is_in(inside)
+    alone = ~starts & ~continuation
+    bad = alone & ~complete
+    reason = pl.when(pl.col("_opens")).then(pl.lit(_NOT_CLOSED.format(width))).otherwise(pl.lit(_STRAY_QUOTE))
+    rejects = reject_frame(plain.with_columns(opens.alias("_opens")).filter(bad), reason, ctx, NAME)
+    if joined:
+        plain = plain.with_columns(
+            pl.Series("text", texts).scatter(starts.arg_true(), [joined[i] for i in sorted(joined)])
         )
-        frame = frame.filter(pl.col("_rec") > 0)
-    if frame.height == frame["_rec"].n_unique() and (frame.height == 0 or frame["_after"][-1] == 0):
-        return frame.select("line_no", "text"), _concat_rejects(rejects, ctx), 0
-    grouped = frame.group_by("_rec", maintain_order=True).agg(
-        pl.col("line_no").first(),
-        pl.col("text").str.join("\n"),
-        pl.len().alias("_n"),
-        pl.col("_after").last().alias("_open"),
-    )
-    unterminated = grouped.filter(pl.col("_open") == 1)
-    if unterminated.height:
-        rejects.append(
-            reject_frame(
-                unterminated.select("line_no", pl.col("text").str.split("\n").list.first()),
-                "quoted field not closed before the end of the read block",
-                ctx,
-                NAME,
-            )
-        )
-    done = grouped.filter(pl.col("_open") == 0)
-    continuation = int((done["_n"] - 1).sum()) + int((unterminated["_n"] - 1).sum())
-    return done.select("line_no", "text"), _concat_rejects(rejects, ctx), continuation
+    return plain.filter((alone & complete) | starts), rejects, len(inside)
 
 
 def _concat_rejects(parts: list[pl.DataFrame], ctx: ParseContext) -> pl.DataFrame:

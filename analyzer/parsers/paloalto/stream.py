@@ -74,7 +74,7 @@ def parse_file(path: str, size: int, head: list[str], ctx: ParseContext) -> Iter
     if not eligible(size, head):
         return None
     ctx.state["export_header"] = None
-    lines = pl.scan_lines(path, name="text").with_row_index("line_no", offset=1)
+    lines = pl.scan_lines(path, name="text", glob=False).with_row_index("line_no", offset=1)
     try:
         aside, counts = pl.collect_all(
             [
@@ -95,7 +95,7 @@ def parse_file(path: str, size: int, head: list[str], ctx: ParseContext) -> Iter
 
 def _csv(path: str, threat: bool, n_lines: int | None = None) -> pl.LazyFrame:
     indexes = cols.READ_INDEXES if threat else cols.LAYOUT_INDEXES["TRAFFIC"]
-    frame = pl.scan_csv(path, **paloalto_csv.options(pa.WIDTH))
+    frame = pl.scan_csv(path, glob=False, **paloalto_csv.options(pa.WIDTH))
     if n_lines is not None:  # lines written since the lines pass are not read: it did not see them
         frame = frame.head(n_lines)
     return (
@@ -158,8 +158,8 @@ def _batch(batch: pl.DataFrame, aside: pl.DataFrame, ctx: ParseContext) -> tuple
     if aside.height:
         batch = batch.filter(~pl.col("line_no").is_in(aside["line_no"].implode()))
     fields = pa.pick(batch.select("line_no", pl.lit(None, pl.String).alias("text")), batch)
-    flow_frame, rejects = pa.fields_to_output(fields, ctx, pa.column_label, (flows.SYSLOG_TIME,))
-    out = ParseOutput(flow_frame, rejects.head(0), notes={"timezone": ctx.options.tz})
+    flow_frame, rejects, ambiguous = pa.fields_to_output(fields, ctx, pa.column_label, (flows.SYSLOG_TIME,))
+    out = ParseOutput(flow_frame, rejects.head(0), notes=pa.time_notes(ctx.options.tz, ambiguous))
     if aside.height:
         more = pa.parse(aside, ctx)
         out = ParseOutput(pl.concat([flow_frame, more.records]).sort("line_no"), more.rejects, more.skipped, out.notes)
@@ -170,7 +170,7 @@ def _batch(batch: pl.DataFrame, aside: pl.DataFrame, ctx: ParseContext) -> tuple
 def _with_text(path: str, rejects: pl.DataFrame) -> Parsed:
     """The CSV pass's rejects, with the text of their lines read in a last pass."""
     texts = (
-        pl.scan_lines(path, name="raw")
+        pl.scan_lines(path, name="raw", glob=False)
         .with_row_index("line_no", offset=1)
         .filter(pl.col("line_no").is_in(rejects["line_no"].implode()))
         .select(pl.col("line_no").cast(pl.Int64), "raw")

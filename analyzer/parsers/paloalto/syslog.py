@@ -137,8 +137,9 @@ def fields_to_output(
     ctx: ParseContext,
     label,
     time_formats: tuple[str, ...],
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Checked fields → (flows, rejects)."""
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Checked fields → (flows, rejects, flows whose local time was ambiguous: the hour repeated
+    when clocks go back, see :func:`analyzer.flows.local_to_utc`)."""
     checked = flows.checks(flows.with_fields(fields), label, ctx.options.tz, time_formats)
     bad = checked["_reason"].is_not_null()
     rejects = reject_frame(checked.filter(bad).select("line_no", "text", "_reason"), pl.col("_reason"), ctx, NAME)
@@ -146,7 +147,12 @@ def fields_to_output(
     good = checked.drop("text")
     if bad.any():
         good = good.filter(~bad)
-    return flows.to_flows(good, ctx.file), rejects
+    return flows.to_flows(good, ctx.file), rejects, int(good["_amb"].sum())
+
+
+def time_notes(tz: str, ambiguous: int) -> dict[str, object]:
+    """A part's notes: the zone local times were read in, and how many were ambiguous."""
+    return {"timezone": tz, **({"ambiguous_times": ambiguous} if ambiguous else {})}
 
 
 def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
@@ -164,13 +170,12 @@ def _parse(lines: pl.DataFrame, data: bytes | None, ctx: ParseContext) -> ParseO
     if "export_header" not in ctx.state:
         nonblank = lines["text"].str.contains(r"\S").arg_true()
         ctx.state["export_header"] = export.header_fields(lines["text"][nonblank[0]]) if nonblank.len() else None
-    notes = {"timezone": ctx.options.tz}
     if ctx.state["export_header"] is not None:
         fields, rejects, skipped = export.fields(lines, ctx)
         label = export.label_for(ctx)
-        flow_frame, bad = fields_to_output(fields, ctx, label, export.TIME_FORMATS)
+        flow_frame, bad, ambiguous = fields_to_output(fields, ctx, label, export.TIME_FORMATS)
         all_rejects = pl.concat([rejects, bad]).sort("line_no")
-        return ParseOutput(flow_frame, all_rejects, skipped, notes)
+        return ParseOutput(flow_frame, all_rejects, skipped, time_notes(ctx.options.tz, ambiguous))
     # Read before blank lines are dropped: the bytes hold them too (rows of nulls).
     split = _split_bytes(data, lines) if data is not None else None
     # A regex test allocates nothing, unlike stripping every (long) line.
@@ -179,17 +184,18 @@ def _parse(lines: pl.DataFrame, data: bytes | None, ctx: ParseContext) -> ParseO
     if n_blank:
         lines = lines.filter(~blank)
         split = split.filter(~blank) if split is not None else None
-    flow_frame, rejects = _parse_syslog(lines, split, ctx)
+    flow_frame, rejects, ambiguous = _parse_syslog(lines, split, ctx)
+    notes = time_notes(ctx.options.tz, ambiguous)
     return ParseOutput(flow_frame, rejects, {"blank": n_blank} if n_blank else {}, notes)
 
 
 def _parse_syslog(
     lines: pl.DataFrame, split: pl.DataFrame | None, ctx: ParseContext
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Non-blank syslog lines to (flows, rejects), both in line order."""
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Non-blank syslog lines to (flows, rejects, ambiguous local times), in line order."""
     fields, unreadable = _syslog_fields(lines, split)
-    flow_frame, rejects = fields_to_output(fields, ctx, column_label, (flows.SYSLOG_TIME,))
+    flow_frame, rejects, ambiguous = fields_to_output(fields, ctx, column_label, (flows.SYSLOG_TIME,))
     if unreadable.height:
         more = reject_frame(unreadable, pl.col("_reason"), ctx, NAME)
         rejects = pl.concat([rejects, more]).sort("line_no")
-    return flow_frame, rejects
+    return flow_frame, rejects, ambiguous

@@ -23,7 +23,7 @@ import polars as pl
 from ...flows import Evidence, conform_flows
 from ..base import ParseContext, ParseOptions, ParseOutput, Parser, reject_frame
 from . import custom
-from .common import NAME, _decision, finish_flows
+from .common import NAME, _decision, finish_flows, rejects_of
 from .logformat import BUILTIN_NAMES, builtin_and_custom
 
 # Shapes used to sniff and to tell a reject's reason.
@@ -41,9 +41,9 @@ _EPOCH_START = re.compile(r"^\s*\d{9,10}(?:\.\d+)?\s")
 _HEADERS_SUFFIX = r"\s+(\[[^\]]*\])\s+(\[[^\]]*\])\s*$"
 
 
-def _parse_native(tok: pl.DataFrame, ctx: ParseContext) -> pl.DataFrame:
-    """Native lines (already validated) to flows. ``tok`` holds the token columns and what
-    :func:`_tail_table` derived from them."""
+def _parse_native(tok: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Native lines (already validated) to flows and bad values (see :func:`finish_flows`).
+    ``tok`` holds the token columns and what :func:`_tail_table` derived from them."""
     if "req_headers" in tok.columns:
         extra = pl.struct(
             pl.col("elapsed").alias("elapsed_ms"),
@@ -183,7 +183,7 @@ def _tokenize_native(lines: pl.DataFrame, headers: bool) -> pl.DataFrame:
         pl.col("elapsed").cast(pl.Int64, strict=False),
     )
     ok = (
-        pl.col("ts").str.contains(r"^\d{9,10}(?:\.\d{1,6})?$")
+        pl.col("ts").str.contains(r"^\d{1,10}(?:\.\d{1,6})?$")
         & pl.col("elapsed").is_not_null()
         & pl.col("bytes").is_not_null()
         & pl.col("_tail_ok")
@@ -191,8 +191,9 @@ def _tokenize_native(lines: pl.DataFrame, headers: bool) -> pl.DataFrame:
     return frame.with_columns(ok.fill_null(False).alias("ok"))
 
 
-def _parse_common(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``common``/``combined`` lines to flows; returns (flows, lines that did not match)."""
+def _parse_common(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``common``/``combined`` lines to flows; returns (flows, lines that did not match, lines
+    with a bad value and their reason: see :func:`finish_flows`)."""
     g = lines.with_columns(pl.col("text").str.extract_groups(_COMMON_RE).alias("g")).unnest("g")
     matched = g.filter(pl.col("client").is_not_null())
     frame = matched.select(
@@ -218,7 +219,7 @@ def _parse_common(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame,
     frame = frame.filter(pl.col("time").is_not_null())
     unmatched = g.filter(pl.col("client").is_null()).select("line_no", "text")
     unmatched = pl.concat([unmatched, lines.join(bad_time.select("line_no"), on="line_no", how="semi")])
-    return finish_flows(frame, ctx), unmatched
+    return *finish_flows(frame, ctx), unmatched
 
 
 def _reason(text: pl.Expr) -> pl.Expr:
@@ -227,9 +228,9 @@ def _reason(text: pl.Expr) -> pl.Expr:
     return (
         pl.when(text.str.contains(_CACHE_LOG))
         .then(pl.lit("cache.log line, not an access-log line"))
-        .when(text.str.contains(r"^\s*\d{9,10}(?:\.\d+)?\s") & (n_tokens < 10))
+        .when(text.str.contains(r"^\s*\d{1,10}(?:\.\d+)?\s") & (n_tokens < 10))
         .then(pl.lit("truncated native line: ") + n_tokens.cast(pl.String) + pl.lit(" fields, 10 expected"))
-        .when(text.str.contains(r"^\s*\d{9,10}(?:\.\d+)?\s"))
+        .when(text.str.contains(r"^\s*\d{1,10}(?:\.\d+)?\s"))
         .then(pl.lit("fields do not have the native format's shape (custom logformat? pass --squid-logformat)"))
         .otherwise(pl.lit("not a Squid access-log line (native, common or combined)"))
     )
@@ -277,17 +278,27 @@ def _parse_lines(lines: pl.DataFrame, ctx: ParseContext, headers: bool) -> tuple
     tok = _tokenize_native(lines, headers)
     all_ok = bool(tok["ok"].all())
     good = tok if all_ok else tok.filter(pl.col("ok"))
-    flows = [_parse_native(good, ctx)] if good.height else []
+    flows, bad = ([], [])
+    if good.height:
+        native, wrong = _parse_native(good, ctx)
+        flows.append(native)
+        bad.append(wrong)
     rest = tok.filter(~pl.col("ok")).select("line_no", "text")
     if rest.height:
-        common, rest = _parse_common(rest, ctx)
+        common, wrong, rest = _parse_common(rest, ctx)
+        bad.append(wrong)
         if common.height:
             flows.append(common)
     if len(flows) > 1:
         flows_frame = pl.concat(flows).sort("line_no")
     else:
         flows_frame = flows[0] if flows else conform_flows(pl.DataFrame())
-    return flows_frame, reject_frame(rest.sort("line_no"), _reason(pl.col("text")), ctx, NAME)
+    rejects = reject_frame(rest, _reason(pl.col("text")), ctx, NAME)
+    bad = [b for b in bad if b.height]
+    if bad:
+        wrong = reject_frame(rejects_of(pl.concat(bad), lines), pl.col("reason"), ctx, NAME)
+        rejects = pl.concat([rejects, wrong])
+    return flows_frame, rejects.sort("line_no")
 
 
 def sniff(head: list[str], options: ParseOptions) -> bool:

@@ -7,24 +7,31 @@ from __future__ import annotations
 import polars as pl
 
 from ...flows import ACTION, IP_LIKE, conform_flows, fold_host_expr
-from ..base import ParseContext
+from ..addresses import IP_ADDRESS, is_host_name, is_ip_address
+from ..base import PORT_SCHEMES, ParseContext, shown
 
 NAME = "squid"
 
 # Hierarchy codes whose peer is the origin server itself, so the peer address is the
 # destination's address (and evidence tying the URL's host to it).
 DIRECT_HIERARCHY = ("HIER_DIRECT", "DIRECT", "ORIGINAL_DST", "CLOSEST_DIRECT", "TIMEOUT_HIER_DIRECT", "TIMEOUT_DIRECT")
+PROXY_ANSWERED = ("NONE", "NONE_NONE", "TAG_NONE")
+"""Result codes of a request the proxy answered itself, without cache or network work."""
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ws": 80, "wss": 443}
 
 
 def action_expr(code: pl.Expr, status: pl.Expr, hier: pl.Expr) -> pl.Expr:
     """Normalized action from Squid's result code, HTTP status and hierarchy code.
 
-    ``TCP_DENIED``/``NONE_NONE``-403/``TCP_DENIED_REPLY`` are policy blocks; 407 is a proxy
-    authentication challenge; ``/000`` and ``_ABORTED`` transfers and 5xx answered over a
-    direct connection failed beyond the proxy; everything else passed.
+    Refused by the proxy itself, so nothing reached an origin: ``TCP_DENIED``,
+    ``TCP_DENIED_REPLY``, and a ``NONE``/``NONE_NONE``/``TAG_NONE`` code (no cache or network
+    work was done) with a 4xx status: blocked (407: a proxy authentication challenge), whatever
+    the 4xx (a 403 by an ACL or a 400 for a malformed request alike). ``/000`` and ``_ABORTED``
+    transfers, 5xx answered over a direct connection, and 5xx a ``NONE`` code answered (the
+    proxy could not go on) failed; everything else passed.
     """
-    denied = code.str.contains("DENIED") | (code.is_in(["NONE_NONE", "TAG_NONE", "NONE"]) & (status == 403))
+    by_proxy = code.is_in(PROXY_ANSWERED)
+    denied = code.str.contains("DENIED") | (by_proxy & status.is_between(400, 499))
     return (
         pl.when(denied & (status == 407))
         .then(pl.lit("auth-required"))
@@ -33,7 +40,7 @@ def action_expr(code: pl.Expr, status: pl.Expr, hier: pl.Expr) -> pl.Expr:
         .when(
             (status == 0)
             | code.str.ends_with("_ABORTED")
-            | ((status >= 500) & hier.str.strip_prefix("TIMEOUT_").is_in(DIRECT_HIERARCHY))
+            | ((status >= 500) & (by_proxy | hier.str.strip_prefix("TIMEOUT_").is_in(DIRECT_HIERARCHY)))
         )
         .then(pl.lit("failed"))
         .otherwise(pl.lit("allowed"))
@@ -72,11 +79,16 @@ def _with_url(frame: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(has_scheme | (pl.col("method") == "CONNECT")).then(pl.col("_head")).alias("_head"),
     )
     heads = frame.select(pl.col("_head").unique()).drop_nulls()
-    return frame.join(_parse_heads(heads), on="_head", how="left", maintain_order="left").drop("_head")
+    frame = frame.join(_parse_heads(heads), on="_head", how="left", maintain_order="left").drop("_head")
+    # A URL's host that is an address is the destination's address, not a name.
+    return frame.with_columns(pl.coalesce("dst_ip", "_addr").alias("dst_ip")).drop("_addr")
 
 
 def _parse_heads(heads: pl.LazyFrame) -> pl.LazyFrame:
-    """``scheme``, ``dst_host`` and ``dst_port`` of each distinct ``_head``."""
+    """``scheme``, ``dst_host``, ``dst_port``, ``_addr`` (the host, when it is an address) and
+    ``_head_reason`` (why the head cannot be right, else null) of each distinct ``_head``. A
+    CONNECT's ``host:port`` has no scheme: the port tells it, as for PAN-OS (443/8531 https,
+    80/8530 http, otherwise none)."""
     # In steps, each an input column of the next: an expression used twice in one select is
     # evaluated twice (the authority's regex was run three times), which costs when a log has
     # tens of thousands of distinct heads.
@@ -84,10 +96,7 @@ def _parse_heads(heads: pl.LazyFrame) -> pl.LazyFrame:
     has_scheme = head.str.contains("://", literal=True)
     parts = head.str.splitn("://", 2)
     heads = heads.with_columns(
-        pl.when(has_scheme)
-        .then(parts.struct.field("field_0").str.to_lowercase())
-        .otherwise(pl.lit("https"))
-        .alias("scheme"),
+        pl.when(has_scheme).then(parts.struct.field("field_0").str.to_lowercase()).alias("_scheme"),
         pl.when(has_scheme).then(parts.struct.field("field_1")).otherwise(head).alias("_authority"),
     )
     g = (
@@ -98,17 +107,36 @@ def _parse_heads(heads: pl.LazyFrame) -> pl.LazyFrame:
     heads = heads.with_columns(g.alias("_g")).with_columns(
         fold_host_expr(pl.coalesce(pl.col("_g").struct.field("v6"), pl.col("_g").struct.field("h"))).alias("_host"),
     )
-    default_port = pl.col("scheme").replace_strict(_DEFAULT_PORTS, default=None, return_dtype=pl.Int32)
+    default_port = pl.col("_scheme").replace_strict(_DEFAULT_PORTS, default=None, return_dtype=pl.Int32)
+    heads = heads.with_columns(
+        pl.coalesce(pl.col("_g").struct.field("p").cast(pl.Int32, strict=False), default_port).alias("dst_port"),
+        is_ip_address(pl.col("_host")).fill_null(False).alias("_is_addr"),
+    )
+    heads = heads.with_columns(
+        pl.when((pl.col("_host") != "") & ~pl.col("_is_addr")).then(pl.col("_host")).alias("_name")
+    )
+    scheme, name = pl.col("_scheme"), pl.col("_name")
+    by_port = pl.col("dst_port").replace_strict(PORT_SCHEMES, default=None, return_dtype=pl.String)
     return heads.select(
         "_head",
-        "scheme",
-        pl.when(pl.col("_host") != "").then(pl.col("_host")).alias("dst_host"),
-        pl.coalesce(pl.col("_g").struct.field("p").cast(pl.Int32, strict=False), default_port).alias("dst_port"),
+        pl.coalesce(scheme, by_port).alias("scheme"),
+        name.alias("dst_host"),
+        "dst_port",
+        pl.when(pl.col("_is_addr")).then(pl.col("_host")).alias("_addr"),
+        pl.when(~scheme.str.contains(_SCHEME))
+        .then(
+            pl.format("URL scheme '{}' is not a scheme (a letter, then letters, digits, '+', '-', '.')", shown(scheme))
+        )
+        .when(~is_host_name(name))
+        .then(pl.format("URL host '{}' is not a host name ({})", shown(name), pl.lit(HOST_RULE)))
+        .alias("_head_reason"),
     )
 
 
-def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> pl.DataFrame:
+def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Shared tail of every Squid variant: host/port from the URL, action, evidence columns.
+    Returns (flows, ``line_no``/``reason`` of lines whose client address, URL scheme or host
+    cannot be right: rejects, not flows).
 
     Expects columns ``time``, ``src_ip``, ``code``, ``status``, ``hier``, ``peer``, ``method``,
     ``url``, ``user``, ``bytes``, ``line_no`` and optionally ``_extra`` (a struct for ``extra``).
@@ -129,4 +157,27 @@ def finish_flows(frame: pl.DataFrame | pl.LazyFrame, ctx: ParseContext) -> pl.Da
         pl.lit(NAME).alias("source_format"),
         pl.lit(ctx.file).alias("source_file"),
     )
-    return conform_flows(out).collect(engine="in-memory")
+    both = pl.concat([conform_flows(out), out.select("_head_reason")], how="horizontal").collect(engine="in-memory")
+    clients = both["src_ip"].drop_nulls().unique()
+    bad_clients = clients.filter(~clients.str.contains(IP_ADDRESS))
+    reason = pl.col("_head_reason")
+    if bad_clients.len():
+        wrong = pl.col("src_ip").is_in(bad_clients.implode())
+        reason = pl.when(wrong).then(pl.format("client address '{}' is not an IP address", shown(pl.col("src_ip"))))
+        reason = reason.otherwise(pl.col("_head_reason"))
+    both = both.with_columns(reason.alias("_head_reason"))
+    bad = both["_head_reason"].is_not_null()
+    if not bad.any():
+        return both.drop("_head_reason"), _NO_REASONS
+    rejected = both.filter(bad).select("line_no", pl.col("_head_reason").alias("reason"))
+    return both.filter(~bad).drop("_head_reason"), rejected
+
+
+_NO_REASONS = pl.DataFrame(schema={"line_no": pl.Int64, "reason": pl.String})
+_SCHEME = r"^[a-z][a-z0-9+.-]*$"
+HOST_RULE = "labels of 1 to 63 characters, 253 characters at most"
+
+
+def rejects_of(bad: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """``bad`` (``line_no``/``reason``, from :func:`finish_flows`) with each line's ``text``."""
+    return bad.join(lines.select("line_no", "text"), on="line_no", how="left")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import polars as pl
 
 from ...flows import empty_flows, local_to_utc
-from .common import finish_flows
+from .common import finish_flows, rejects_of
 from .logformat import (
     _DEFAULT_TIME_FORMAT,
     _EXTRA_NAMES,
@@ -43,7 +43,7 @@ def _time_expr(c: CompiledFormat, tz: str) -> pl.Expr:
     if "%z" in fmt:
         return parsed.dt.convert_time_zone("UTC")
     zone = "UTC" if code.code == "tg" else tz
-    return local_to_utc(parsed, zone)
+    return local_to_utc(parsed, zone)[0]
 
 
 def _flow_frame(g: pl.DataFrame, c: CompiledFormat, tz: str) -> pl.DataFrame:
@@ -108,6 +108,7 @@ def parse(lines: pl.DataFrame, ctx, definition: str) -> tuple[pl.DataFrame, pl.D
     remaining = lines
     flows: list[pl.DataFrame] = []
     bad_time: list[pl.DataFrame] = []
+    wrong: list[pl.DataFrame] = []
     for c in compiled:
         if not remaining.height:
             break
@@ -119,11 +120,14 @@ def parse(lines: pl.DataFrame, ctx, definition: str) -> tuple[pl.DataFrame, pl.D
             bad_time.append(remaining.join(no_time.select("line_no"), on="line_no", how="semi"))
             frame = frame.filter(pl.col("time").is_not_null())
         if frame.height:
-            flows.append(finish_flows(frame, ctx))
+            good, bad_values = finish_flows(frame, ctx)
+            flows.append(good)
+            wrong.append(rejects_of(bad_values, lines))
         remaining = g.filter(~hit).select("line_no", "text")
     which = "the logformat" if len(compiled) == 1 else f"any of the {len(compiled)} logformats"
     bad = [remaining.with_columns(pl.lit(f"does not match {which} given (--squid-logformat)").alias("reason"))]
     bad += [b.with_columns(pl.lit("time field cannot be read as a time").alias("reason")) for b in bad_time]
+    bad += [w.select("line_no", "text", "reason") for w in wrong]
     bad_frame = pl.concat(bad).sort("line_no")
     if flows:
         return pl.concat(flows).sort("line_no"), bad_frame
