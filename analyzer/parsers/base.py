@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import polars as pl
 
@@ -23,6 +23,8 @@ class Chunk(Protocol):
     lines: pl.DataFrame
     data: bytes | None
 
+
+S = TypeVar("S")
 
 Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
 """``map(fn, items)`` that yields the results in the items' order: how a whole-file reader runs
@@ -53,16 +55,26 @@ class ParseContext:
     """Per-file context handed to every chunk of one file.
 
     ``state`` carries what a parser learned in earlier chunks of the same file (a pfirewall
-    ``#Fields:`` header, for example).
+    ``#Fields:`` header, for example): an object of the parser's own state class, made on first
+    use by :meth:`state_of`.
     """
 
     file: str
     options: ParseOptions = field(default_factory=ParseOptions)
-    state: dict = field(default_factory=dict)
+    state: Any = None
     progress: Callable[[int], None] | None = None
     """For ``parse_file``: called with how many bytes of the file are done, as parts are."""
     map: Mapper = map
     """For ``parse_file``: how to run its parts (see :data:`Mapper`); the reader decides."""
+
+    def state_of(self, kind: type[S]) -> S:
+        """This file's parser state, a ``kind`` (a dataclass with defaults) made on first use.
+        Example: ``ctx.state_of(HeaderState).fields``."""
+        if self.state is None:
+            self.state = kind()
+        elif not isinstance(self.state, kind):
+            raise TypeError(f"the file's parser state is a {type(self.state).__name__}, not a {kind.__name__}")
+        return self.state
 
 
 @dataclass

@@ -25,6 +25,8 @@ Parsing is vectorized: runs of spaces are collapsed with literal replaces, field
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from ..flows import conform_flows, conform_rejects, empty_flows, local_to_utc
@@ -92,14 +94,22 @@ def _time_format(line: str) -> str:
     return line.split(":", 1)[1].strip()
 
 
+@dataclass
+class HeaderState:
+    """What earlier chunks of a file said: the ``#Fields:`` list and the ``#Time Format:``."""
+
+    fields: tuple | None = None
+    time_format: str = "Local"
+
+
 def _segments(lines: pl.DataFrame, comment: pl.Series, ctx: ParseContext) -> tuple[list[int], list[tuple]]:
     """Header lines of a chunk → where each segment starts and the (field list, UTC?) it is under.
 
     Segment 0 (lines before the chunk's first header) is under what earlier chunks left in
     ``ctx.state``; every ``#Fields:`` or ``#Time Format:`` line starts the next one.
     """
-    fields: tuple | None = ctx.state.get("fields")
-    time_format: str = ctx.state.get("time_format", "Local")
+    state = ctx.state_of(HeaderState)
+    fields, time_format = state.fields, state.time_format
     starts: list[int] = []
     keys = [(fields, time_format.upper() == "UTC")]
     for line_no, line in lines.select("line_no", "text").filter(comment).iter_rows():
@@ -111,8 +121,7 @@ def _segments(lines: pl.DataFrame, comment: pl.Series, ctx: ParseContext) -> tup
             continue
         starts.append(line_no)
         keys.append((fields, time_format.upper() == "UTC"))
-    ctx.state["fields"] = fields
-    ctx.state["time_format"] = time_format
+    state.fields, state.time_format = fields, time_format
     return starts, keys
 
 

@@ -15,9 +15,9 @@ from tests.conftest import SAMPLES
 HEADER = "time,client,query,type,answer,ttl"
 
 
-def parse(lines: list[str], tz: str = "UTC", state: dict | None = None):
+def parse(lines: list[str], tz: str = "UTC", state=None):
     frame = pl.DataFrame({"line_no": pl.Series(range(1, len(lines) + 1), dtype=pl.Int64), "text": lines})
-    ctx = ParseContext(file="dns.csv", options=ParseOptions(tz=tz), state=state if state is not None else {})
+    ctx = ParseContext(file="dns.csv", options=ParseOptions(tz=tz), state=state)
     out = dnscsv.parse(frame, ctx)
     assert out.records.height + out.rejects.height + sum(out.skipped.values()) == len(lines)
     assert out.records.schema == EVIDENCE_SCHEMA
@@ -77,7 +77,7 @@ def test_bad_lines_are_rejects_with_reasons():
 
 
 def test_header_carries_across_chunks():
-    state: dict = {}
+    state = dnscsv.HeaderState()  # what one file's chunks share
     parse([HEADER], state=state)
     out = parse(["2026-11-03T08:00:00Z,192.0.2.10,a.example.com,A,203.0.113.1,60"], state=state)
     assert out.records.height == 1

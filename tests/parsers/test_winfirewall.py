@@ -25,8 +25,8 @@ def lines_frame(lines: list[str]) -> pl.DataFrame:
     return pl.DataFrame({"line_no": pl.Series(range(1, len(lines) + 1), dtype=pl.Int64), "text": lines})
 
 
-def parse(lines: list[str], tz: str = "UTC", state: dict | None = None):
-    ctx = ParseContext(file="pfirewall.log", options=ParseOptions(tz=tz), state=state if state is not None else {})
+def parse(lines: list[str], tz: str = "UTC", state=None):
+    ctx = ParseContext(file="pfirewall.log", options=ParseOptions(tz=tz), state=state)
     out = winfirewall.parse(lines_frame(lines), ctx)
     assert out.records.height + out.rejects.height + sum(out.skipped.values()) == len(lines)
     return out, ctx
@@ -110,7 +110,7 @@ def test_repeated_autumn_hour_is_counted_and_read_by_line_order():
 
 
 def test_header_change_mid_file_and_across_chunks():
-    state: dict = {}
+    state = winfirewall.HeaderState()  # what one file's chunks share
     first, _ = parse(
         [FIELDS17, "2026-11-03 10:00:00 ALLOW TCP 192.0.2.10 203.0.113.50 51001 443 0 - 0 0 0 - - - SEND"],
         state=state,

@@ -31,9 +31,9 @@ def row(ts, query, answers, ttls, qtype="A"):
     return "\t".join([ts, *conn, query, "1", "C_INTERNET", "1", qtype, *flags, answers, ttls, "F"])
 
 
-def parse(lines: list[str], state: dict | None = None):
+def parse(lines: list[str], state=None):
     frame = pl.DataFrame({"line_no": pl.Series(range(1, len(lines) + 1), dtype=pl.Int64), "text": lines})
-    ctx = ParseContext(file="dns.log", options=ParseOptions(), state=state if state is not None else {})
+    ctx = ParseContext(file="dns.log", options=ParseOptions(), state=state)
     out = zeekdns.parse(frame, ctx)
     assert out.records.height + out.rejects.height + sum(out.skipped.values()) == len(lines)
     assert out.records.schema == EVIDENCE_SCHEMA
@@ -78,7 +78,7 @@ def test_wrong_field_count_and_bad_ts_are_rejects():
 def test_lines_before_fields_and_header_across_chunks():
     out = parse([row("1793696405.88", "a.example.com", "-", "-")])
     assert out.rejects["reason"].to_list() == ["no #fields header before this line"]
-    state: dict = {}
+    state = zeekdns.Settings()  # what one file's chunks share
     parse(HEAD, state=state)
     assert parse([row("1793696405.88", "a.example.com", "203.0.113.1", "60.0")], state=state).records.height == 1
 

@@ -18,6 +18,8 @@ Each line becomes one evidence record (:data:`analyzer.flows.EVIDENCE_SCHEMA`) w
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from ...flows import (
@@ -133,6 +135,13 @@ def _parse_segment(group: pl.DataFrame, columns: list[str], ctx: ParseContext) -
     return conform_evidence(records), rejects
 
 
+@dataclass
+class HeaderState:
+    """The column list of the last header line an earlier chunk of the file held."""
+
+    columns: list[str] | None = None
+
+
 def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
     """Parse a chunk of dnscsv lines into evidence records, rejects and skipped counts.
 
@@ -151,9 +160,10 @@ def parse(lines: pl.DataFrame, ctx: ParseContext) -> ParseOutput:
     candidates = lines.filter(maybe_header)
     header_lines = [row for row in candidates.iter_rows() if is_header(row[1])]
     header_nos = pl.Series("line_no", [r[0] for r in header_lines], dtype=pl.Int64)
-    column_lists = [ctx.state.get("columns")] + [_split_header(r[1]) for r in header_lines]
+    state = ctx.state_of(HeaderState)
+    column_lists = [state.columns] + [_split_header(r[1]) for r in header_lines]
     if header_lines:
-        ctx.state["columns"] = column_lists[-1]
+        state.columns = column_lists[-1]
     frame = lines.with_columns(pl.col("line_no").is_in(header_nos.implode()).alias("_hdr"))
     frame = frame.with_columns(pl.col("_hdr").cum_sum().cast(pl.Int64).alias("_seg"))
     n_blank = int(frame.select(blank.sum()).item())

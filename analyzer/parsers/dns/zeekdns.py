@@ -18,6 +18,8 @@ record (:data:`analyzer.flows.EVIDENCE_SCHEMA`) with its answers as a list. ``-`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from ...flows import conform_evidence, normalize_answer_lists, normalize_name
@@ -44,11 +46,19 @@ def _directive(line: str, separator: str) -> tuple[str, str]:
     return name.strip(), value
 
 
+@dataclass
+class Settings:
+    """The directives (``#separator``, ``#fields``, ...) in force at the end of earlier chunks."""
+
+    settings: dict | None = None
+
+
 def _scan(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, list[dict]]:
     """Segment lines by ``#fields`` header; return per segment the settings in force."""
     text = pl.col("text")
     frame = lines.with_columns(text.str.starts_with("#fields").cum_sum().cast(pl.Int64).alias("_seg"))
-    settings = dict(ctx.state.get("settings", _DEFAULTS))
+    state = ctx.state_of(Settings)
+    settings = dict(state.settings or _DEFAULTS)
     settings.setdefault("fields", None)
     segments = [dict(settings)]
     for line in frame.filter(text.str.starts_with("#"))["text"]:
@@ -58,7 +68,7 @@ def _scan(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, list[di
             segments.append(dict(settings))
         elif name in _DEFAULTS:
             settings[name] = value
-    ctx.state["settings"] = settings
+    state.settings = settings
     return frame, segments
 
 

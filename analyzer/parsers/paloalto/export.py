@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -105,9 +106,20 @@ def header_fields(line: str) -> list[str | None] | None:
     return None
 
 
+@dataclass
+class ExportState:
+    """What the first chunk of a PAN-OS file decided: ``decided`` once it has looked; ``header``
+    the web-UI export's fields by column (None: syslog lines, not an export); ``names`` each
+    field's header cell, once the header line is read."""
+
+    decided: bool = False
+    header: list[str | None] | None = None
+    names: dict[str, str] | None = None
+
+
 def label_for(ctx: ParseContext):
     """Reject reasons name a field by its header cell, e.g. ``'Destination address'``."""
-    names: dict[str, str] = ctx.state["export_names"]
+    names = ctx.state_of(ExportState).names or {}
 
     def label(field: str) -> str:
         return f"'{names[field]}'" if field in names else f"{field} (no such column in the export header)"
@@ -154,7 +166,7 @@ def _records(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.D
     if complete.all():
         return plain, _concat_rejects([], ctx), 0
     opens = ~complete & text.str.contains(_OPENS)
-    width = len(ctx.state["export_header"])
+    width = len(ctx.state_of(ExportState).header or ())
     # A line with a row's worth of commas is a row, not text inside another row's field.
     row_like = text.str.count_matches(",", literal=True) >= width - 1
     # Per line, the first later line that cannot lie inside a quoted field: where a field
@@ -199,16 +211,17 @@ def _concat_rejects(parts: list[pl.DataFrame], ctx: ParseContext) -> pl.DataFram
 
 def fields(lines: pl.DataFrame, ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int]]:
     """Fields of a chunk of an export: (fields frame, rejects, skipped counts)."""
-    header: list[str | None] = ctx.state["export_header"]
+    state = ctx.state_of(ExportState)
+    header: list[str | None] = state.header or []
     skipped: dict[str, int] = {}
-    if "export_names" not in ctx.state:
+    if state.names is None:
         first = lines.filter(pl.col("text").str.contains(r"\S")).head(1)
         names = next(csv.reader([first["text"][0]]))
         shown: dict[str, str] = {}
         for name, f in zip(names, header, strict=False):
             if f and f not in shown:
                 shown[f] = name
-        ctx.state["export_names"] = shown
+        state.names = shown
         lines = lines.filter(pl.col("line_no") != first["line_no"][0])
         skipped["header"] = 1
     records, rejects, continuation = _records(lines, ctx)

@@ -73,7 +73,7 @@ def parse_file(path: str, size: int, head: list[str], ctx: ParseContext) -> Iter
     description)."""
     if not eligible(size, head):
         return None
-    ctx.state["export_header"] = None
+    ctx.state_of(export.ExportState).decided = True  # syslog lines: no export header
     lines = pl.scan_lines(path, name="text", glob=False).with_row_index("line_no", offset=1)
     try:
         aside, counts = pl.collect_all(

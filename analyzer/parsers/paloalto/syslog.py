@@ -167,10 +167,12 @@ def parse_chunk(chunk: Chunk, ctx: ParseContext) -> ParseOutput:
 
 
 def _parse(lines: pl.DataFrame, data: bytes | None, ctx: ParseContext) -> ParseOutput:
-    if "export_header" not in ctx.state:
+    state = ctx.state_of(export.ExportState)
+    if not state.decided:
         nonblank = lines["text"].str.contains(r"\S").arg_true()
-        ctx.state["export_header"] = export.header_fields(lines["text"][nonblank[0]]) if nonblank.len() else None
-    if ctx.state["export_header"] is not None:
+        state.header = export.header_fields(lines["text"][nonblank[0]]) if nonblank.len() else None
+        state.decided = True
+    if state.header is not None:
         fields, rejects, skipped = export.fields(lines, ctx)
         label = export.label_for(ctx)
         flow_frame, bad, ambiguous = fields_to_output(fields, ctx, label, export.TIME_FORMATS)
