@@ -348,3 +348,28 @@ def post_webhook(url: str, payload: dict, *, timeout: float = TIMEOUT) -> None:
         raise AnalyzerError(f"webhook not delivered: {where(url)}: {inert(reason)}") from None
     except (OSError, ValueError) as exc:
         raise AnalyzerError(f"webhook not delivered: {where(url)}: {inert(exc)}") from None
+
+
+def deliver(result, outdir: str | Path, mail: MailSettings | None, webhook: str | None) -> list[tuple[bool, str]]:
+    """Mail and post a check's result as asked, after its files are written. Returns, per
+    attempt, whether it went out and what to say: what was done, or why it failed (one line).
+    A mail that ``mail_on`` holds back is said, and is no failure."""
+    said: list[tuple[bool, str]] = []
+    if mail is not None and not should_mail(result, mail.mail_on):
+        said.append((True, f"mail not sent: no current finding at {mail.mail_on} or above"))
+    elif mail is not None:
+        sent = f"mailed to {', '.join(mail.to)} via {mail.server}"
+        said.append(_attempt(lambda: send_mail(build_message(result, outdir, mail), mail), sent))
+    if webhook is not None:
+        said.append(
+            _attempt(lambda: post_webhook(webhook, summary(result, outdir)), f"summary posted to {where(webhook)}")
+        )
+    return said
+
+
+def _attempt(send, done: str) -> tuple[bool, str]:
+    try:
+        send()
+    except AnalyzerError as exc:
+        return False, str(exc)
+    return True, done

@@ -12,7 +12,6 @@ nothing to judge, 4 when a delivery failed (every file is written by then).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
@@ -131,39 +130,12 @@ def delivery_settings(args):
     return mail, (check_webhook(args.webhook) if args.webhook else None)
 
 
-def deliver(result, outdir: Path, mail, webhook: str | None, quiet: bool) -> bool:
-    """Mail and post as asked; each failure is one line on stderr. True when all went out."""
-    from ..delivery import build_message, post_webhook, send_mail, should_mail, summary, where
-
-    ok = True
-    if mail is not None and not should_mail(result, mail.mail_on):
-        if not quiet:
-            print(f"mail not sent: no current finding at {mail.mail_on} or above")
-    elif mail is not None:
-        sent = f"mailed to {', '.join(mail.to)} via {mail.server}"
-        ok = _attempt(lambda: send_mail(build_message(result, outdir, mail), mail), sent, quiet)
-    if webhook is not None:
-        posted = f"summary posted to {where(webhook)}"
-        ok = _attempt(lambda: post_webhook(webhook, summary(result, outdir)), posted, quiet) and ok
-    return ok
-
-
-def _attempt(send, done: str, quiet: bool) -> bool:
-    try:
-        send()
-    except AnalyzerError as exc:
-        print(f"analyzer: error: {exc}", file=sys.stderr)
-        return False
-    if not quiet:
-        print(done)
-    return True
-
-
 def run(args) -> int:
     # Imported here: the other commands do not need the checking and reporting machinery.
     from ..aggregates import FINDINGS_SCHEMA
     from ..api import write_reports
     from ..baseline import baseline_policy, changes, load_baseline, policy_differences
+    from ..delivery import deliver
     from ..output import check_output_folder
     from ..pipeline.check import run_check
     from ..reports import WRITERS
@@ -177,7 +149,10 @@ def run(args) -> int:
     with stage_bar(args.quiet) as progress:
         check, names = run_check, None
         if args.engine == "spark":
-            check, names = _spark_check(args), [n for n in WRITERS if n != "flows.parquet"]  # flows/ instead
+            from ..engines.spark.session import check_in_session
+
+            check = check_in_session(args.spark_master, args.spark_conf)
+            names = [n for n in WRITERS if n != "flows.parquet"]  # the flows/ dataset instead
         result = check(
             args.paths,
             args.site,
@@ -228,7 +203,13 @@ def run(args) -> int:
         say("written: " + ", ".join(str(p) for p in written))
     if failing and not args.quiet:
         say(f"{_plural(failing, 'finding')} at or above {args.fail_on} (--fail-on {args.fail_on}): exit 1")
-    delivered = deliver(result, outdir, mail, webhook, args.quiet)  # the files are all written by now
+    delivered = True
+    for ok, line in deliver(result, outdir, mail, webhook):  # the files are all written by now
+        if not ok:
+            say(f"analyzer: error: {line}", err=True)
+            delivered = False
+        elif not args.quiet:
+            say(line)
     if (why := result.nothing_to_judge()) is not None:
         # One line, even with --quiet: it is what a scheduler's log must show.
         where = " ".join(args.paths)
@@ -239,24 +220,6 @@ def run(args) -> int:
     if not delivered:
         return EXIT_DELIVERY
     return 1 if failing else 0
-
-
-def _spark_check(args):
-    """``check_spark`` bound to a session started from --spark-master/--spark-conf and stopped
-    when the check is done (pyspark is imported only here)."""
-    from ..engines.spark import check_spark, start
-    from ..engines.spark.session import parse_conf
-
-    conf = parse_conf(args.spark_conf)
-
-    def check(*a, **kw):
-        spark = start(args.spark_master, conf)
-        try:
-            return check_spark(spark, *a, **kw)
-        finally:
-            spark.stop()
-
-    return check
 
 
 def summary_table(result) -> Table:

@@ -83,3 +83,21 @@ def start(master: str | None = None, conf: dict[str, str] | None = None, app: st
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def check_in_session(master: str | None, conf_items: list[str]):
+    """:func:`~analyzer.engines.spark.check_spark` bound to a session of its own, started from
+    ``master`` and ``KEY=VALUE`` settings (``--spark-master``/``--spark-conf``) when the check
+    starts and stopped when it ends. A bad setting fails now, before any work."""
+    conf = parse_conf(conf_items)
+
+    def check(*args, **kwargs):
+        from .engine import check_spark
+
+        spark = start(master, conf)
+        try:
+            return check_spark(spark, *args, **kwargs)
+        finally:
+            spark.stop()
+
+    return check
