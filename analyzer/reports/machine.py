@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ..controls import dumps
+from ..controls import dumps, json_inert
 from ..output import write_frame
 from ..verdicts import VERDICTS
 
@@ -33,7 +33,7 @@ def _iso(value: datetime | None) -> str | None:
 
 _PLACEHOLDER = "\x00findings\x00"
 """Stands for the findings list in the document that :func:`write_findings_json` writes around it."""
-ROWS_PER_SLICE = 10_000
+ROWS_PER_SLICE = 20_000
 
 
 def _rows(frame: pl.DataFrame) -> Iterator[list[dict]]:
@@ -95,23 +95,34 @@ def findings_document(result, *, with_findings: bool = True) -> dict:
 
 
 def write_findings_json(result, outdir: Path) -> Path:
-    """OUTDIR/findings.json: inputs, summary, findings, coverage, policy and timezone."""
+    """OUTDIR/findings.json: inputs, summary, findings, coverage, policy and timezone. Each finding
+    is one compact JSON object on a line of its own (``grep`` finds a finding, a diff shows one
+    line per finding changed)."""
     path = Path(outdir) / "findings.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The same text as json.dumps of the whole document, written a slice of findings at a time:
-    # 100,000 findings as one document held several hundred MB of dicts and text at once.
+    # The document around the findings is small: json.dumps. The findings are serialized by
+    # polars a slice at a time (json.dumps of 144,000 findings' dicts took 4.7 s, this 0.4 s),
+    # then made inert as every JSON output is (polars escapes C0 controls, not DEL, C1 or bidi).
     head, tail = _dumps(findings_document(result, with_findings=False)).split(_dumps(_PLACEHOLDER))
     with path.open("w", encoding="utf-8", newline="\n") as fh:
         fh.write(head)
         first = True
-        for rows in _rows(result.findings):
-            for row in rows:
-                fh.write("[\n    " if first else ",\n    ")
-                fh.write(_dumps(row).replace("\n", "\n    "))
-                first = False
+        for lines in _json_lines(result.findings):
+            fh.write("[\n    " if first else ",\n    ")
+            fh.write(lines.replace("\n", ",\n    "))
+            first = False
         fh.write("[]" if first else "\n  ]")
         fh.write(tail + "\n")
     return path
+
+
+def _json_lines(frame: pl.DataFrame) -> Iterator[str]:
+    """The rows of ``frame`` as inert JSON objects, one per line (no trailing newline), a slice at
+    a time; times as ISO 8601 UTC text (what :func:`_rows` gives, serialized)."""
+    times = [pl.col(n).dt.strftime(ISO_FORMAT) for n, t in frame.schema.items() if isinstance(t, pl.Datetime)]
+    for part in frame.iter_slices(ROWS_PER_SLICE):
+        if part.height:
+            yield json_inert(part.with_columns(times).write_ndjson().rstrip("\n"))
 
 
 def _dumps(value) -> str:
