@@ -253,10 +253,14 @@ def match(flows: pl.DataFrame, policy: Policy, *, then: Callable[[pl.DataFrame],
     in_scope = flows["server"].is_not_null()
     inside = flows.filter(in_scope).with_columns(_key_exprs())
     keys = inside.select(key_names).unique().rename(dict(zip(key_names, _KEY, strict=True)))
-    classified = classify(keys)
+    # The all-null key (no server) is classified with the others: one pass of the ~50 small
+    # joins and expressions of classify_keys per batch, not two (a third of match's time).
+    null_key = pl.DataFrame([[None] * len(_KEY)], schema=keys.schema, orient="row")
+    both = classify(pl.concat([keys, null_key]))
+    out_of_scope = pl.col("_keyserver").is_null()
+    classified, outside = both.filter(~out_of_scope), both.filter(out_of_scope)
     added = [c for c in classified.columns if c not in key_names]
     joined = inside.join(classified, on=key_names, how="left", nulls_equal=True, maintain_order="left")
-    outside = classify(pl.DataFrame([[None] * len(_KEY)], schema=keys.schema, orient="row"))
     if joined.height == flows.height:
         return flows.with_columns(joined.select(added))
     rows = in_scope.arg_true()

@@ -19,12 +19,13 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, ahead: int | None = None) -> Iterator[R]:
     """``map(fn, items)`` on ``workers`` threads, yielding results in the items' order.
 
-    Items are drawn in the caller's thread, at most ``workers`` ahead of the results yielded
-    (so at most that many are in memory); with one worker everything runs in the caller's
-    thread. Example: ``list(ordered_map(str, range(3), 2)) == ["0", "1", "2"]``.
+    Items are drawn in the caller's thread, at most ``ahead`` (default ``workers``) ahead of
+    the results yielded, so at most that many are in memory. With ``ahead`` above ``workers``,
+    every worker stays busy while the caller works on a result. With one worker everything runs
+    in the caller's thread. Example: ``list(ordered_map(str, range(3), 2)) == ["0", "1", "2"]``.
     """
     if workers <= 1:
         yield from map(fn, items)
@@ -33,7 +34,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Itera
         pending: deque = deque()
         for item in items:
             pending.append(pool.submit(fn, item))
-            if len(pending) >= workers:
+            if len(pending) >= (ahead or workers):
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()

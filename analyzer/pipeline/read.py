@@ -331,7 +331,10 @@ def _parse_chunks(
         if first is None:
             return
         yield Parsed(first.lines.height, first.decode_errors, run(first, ctx), first.damage)
-    for chunk, out in ordered_map(lambda chunk: (chunk, run(chunk, ctx)), chunks, workers):
+    # One chunk more than workers in flight: while the consumer (a check judging the last chunk)
+    # works, every worker still parses (5M realistic Squid lines: 15.3 -> 12.5 s on 2 cores).
+    parsed = ordered_map(lambda chunk: (chunk, run(chunk, ctx)), chunks, workers, ahead=workers + 1)
+    for chunk, out in parsed:
         yield Parsed(chunk.lines.height, chunk.decode_errors, out, chunk.damage)
 
 

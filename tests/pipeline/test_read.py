@@ -103,7 +103,9 @@ def test_chunks_parsed_side_by_side_equal_one_by_one(monkeypatch, sample):
     calls: list[int] = []
     ordered = read.ordered_map
     monkeypatch.setattr(
-        read, "ordered_map", lambda fn, items, workers: calls.append(workers) or ordered(fn, items, workers)
+        read,
+        "ordered_map",
+        lambda fn, items, workers, ahead=None: calls.append(workers) or ordered(fn, items, workers, ahead),
     )
     side_by_side = read_logs([path])
     assert calls == [pl.thread_pool_size()]
@@ -119,3 +121,25 @@ def test_samples_read():
     for f in read:
         assert f.lines == f.records + f.rejects + f.skipped_total
     assert set(result.flows["action"].unique()) == {"allowed", "blocked", "auth-required", "failed"}
+
+
+def test_ordered_map_keeps_order_and_bounds_what_runs_ahead():
+    import threading
+
+    from analyzer.pipeline.concurrency import ordered_map
+
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def work(i: int) -> int:
+        with lock:
+            started.append(i)
+        return i * i
+
+    items = iter(range(20))
+    got = []
+    for value in ordered_map(work, items, 2, ahead=3):
+        # When the caller holds result k, items up to k + 3 may have been drawn, never more.
+        got.append(value)
+        assert len(started) <= len(got) + 3
+    assert got == [i * i for i in range(20)]
