@@ -1,15 +1,16 @@
 """The OCSF events of :mod:`analyzer.reports.ocsf` as JSON text, built with polars expressions.
 
 Building a Python dict per finding and ``json.dumps`` of each took 6 s at 144,000 findings, the
-slowest of the report writers. Here each event is one ``concat_str`` over the whole frame, a
-slice at a time (memory stays bounded): constant parts are JSON fragments written once with
-``json.dumps``, table lookups (status, severity, verdict, server) are fragments chosen with
-``replace_strict``, and every value from a finding goes through polars' JSON encoder
-(:func:`_json`), which escapes quotes, backslashes and C0 controls as JSON requires. Polars
-writes DEL, C1 and bidi controls raw, so each encoded value then passes
-:func:`analyzer.controls.json_inert_expr`, and the constants :func:`analyzer.controls.dumps`:
-the text written has no raw control, as that of ``dumps`` has not. (Making the values inert
-rather than the whole line scans a fifth of the text: the rest is constant fragments.)
+slowest of the report writers (this takes under 2 s, the remediation texts included). Here each
+event is one ``concat_str`` over the whole frame, a slice at a time (memory stays bounded):
+constant parts are JSON fragments written once with ``json.dumps``, table lookups (status,
+severity, verdict, server) are fragments chosen with ``replace_strict``, and every value from a
+finding goes through polars' JSON encoder (:func:`_json`), which escapes quotes, backslashes and
+C0 controls as JSON requires. Polars writes DEL, C1 and bidi controls raw, so each encoded value
+then passes :func:`analyzer.controls.json_inert_expr`, and the constants
+:func:`analyzer.controls.dumps`: the text written has no raw control, as that of ``dumps`` has
+not. (Making the values inert, not the whole line, leaves the constant fragments, most of a
+line, unscanned.)
 
 The events are those of :func:`analyzer.reports.ocsf.ocsf_events`, key for key and in the same
 order (``json.loads`` of a line equals the dict; a test compares them); only the spacing differs
@@ -90,7 +91,7 @@ def _lookup(expr: pl.Expr, fragments: dict[str | None, str], default: str | None
     return pl.when(expr.is_null()).then(pl.lit(fragments.get(None, default), pl.String)).otherwise(chosen)
 
 
-def _optional(condition: pl.Expr, *parts: pl.Expr | str) -> pl.Expr:
+def _optional(condition: pl.Expr, *parts: pl.Expr) -> pl.Expr:
     """``parts`` concatenated where ``condition`` holds, else nothing (an omitted member)."""
     return pl.when(condition).then(pl.concat_str(*parts)).otherwise(pl.lit(""))
 
@@ -114,14 +115,16 @@ def _observable(name: str, type_id: int, kind: str) -> str:
     return "{" + _members(name=name, type_id=type_id, type=kind) + ',"value":'
 
 
-def event_lines(frame: pl.DataFrame, parts: Profile) -> pl.Series:
+def event_lines(frame: pl.DataFrame, parts: Profile, after: pl.Expr | None = None) -> pl.Series:
     """The JSON text of each event of ``frame`` (a frame of :func:`analyzer.reports.ocsf_mapping.columns`
-    with a ``remediation`` column, text or null): ``iter_events``' dict, member by member."""
-    return frame.with_columns(_encoded()).select(_event(parts).alias("event")).to_series()
+    with a ``remediation`` column, text or null): ``iter_events``' dict, member by member; each
+    followed by the text of ``after`` if given (the writer's comma: no second copy of the text)."""
+    pieces = [*_event(parts), *([] if after is None else [after])]
+    return frame.with_columns(_encoded()).select(pl.concat_str(pieces).alias("event")).to_series()
 
 
-def _event(parts: Profile) -> pl.Expr:
-    """The event, over the columns of :func:`_encoded` (``<name>_json``) and the raw ones."""
+def _event(parts: Profile) -> list[pl.Expr]:
+    """The pieces of the event, over the columns of :func:`_encoded` (``<name>_json``) and the raw ones."""
     c = pl.col
 
     def j(name: str) -> pl.Expr:
@@ -165,7 +168,7 @@ def _event(parts: Profile) -> pl.Expr:
         ignore_nulls=True,
     )
     metadata = _text({"version": OCSF_VERSION, "product": parts.product})[:-1]
-    return pl.concat_str(
+    return [
         pl.lit("{"),
         _lookup(status, {s: _activity(s) for s in BASELINE_STATUS}),
         pl.lit(","),
@@ -227,7 +230,7 @@ def _event(parts: Profile) -> pl.Expr:
         pl.lit("}"),
         _optional(c("remediation").is_not_null(), pl.lit(',"remediation":{"desc":'), j("remediation"), pl.lit("}")),
         pl.lit("}"),
-    )
+    ]
 
 
 def write_lines(findings: pl.DataFrame, policy, remediation, file: BinaryIO) -> None:
@@ -242,12 +245,12 @@ def write_lines(findings: pl.DataFrame, policy, remediation, file: BinaryIO) -> 
     file.write(b"[\n")
     for offset in range(0, findings.height, SLICE_ROWS):
         frame = columns(findings.slice(offset, SLICE_ROWS), policy, parts.policy_wide)
-        lines = event_lines(frame.with_columns(texts.slice(offset, SLICE_ROWS)), parts)
+        last = pl.int_range(pl.len()) + offset == findings.height - 1  # every event but the last has a comma
+        comma = pl.when(last).then(pl.lit("")).otherwise(pl.lit(","))
+        lines = event_lines(frame.with_columns(texts.slice(offset, SLICE_ROWS)), parts, after=comma)
         if lines.null_count():  # a null where each event needs a value: a verdict or a severity
             row = offset + lines.is_null().arg_max()
             raise ValueError(f"finding {row} ({findings['finding_id'][row]}): no verdict, severity or known status")
-        last = pl.int_range(pl.len()) + offset == findings.height - 1  # every event but the last has a comma
-        event = pl.when(last).then(pl.col("event")).otherwise(pl.col("event") + ",")
         # Each line as it is: never quoted though it holds commas; JSON escapes its line breaks.
-        lines.to_frame().select(event).write_csv(file, include_header=False, quote_style="never")
+        lines.to_frame().write_csv(file, include_header=False, quote_style="never")
     file.write(b"]\n")
