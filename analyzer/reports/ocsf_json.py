@@ -39,8 +39,9 @@ from .ocsf_mapping import (
     remediation_frame,
 )
 
-SLICE_ROWS = 20_000
-"""Findings turned into text at a time: about 50 MB of JSON at a time, whatever the total."""
+SLICE_ROWS = 10_000
+"""Findings turned into text at a time: about 25 MB of JSON, whatever the total (at 144,000
+findings, twice as many a slice saved a fifth of the time and took 100 MiB more at peak)."""
 
 
 def _text(value: object) -> str:
