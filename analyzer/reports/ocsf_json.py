@@ -251,7 +251,7 @@ def write_lines(findings: pl.DataFrame, policy, remediation, file: BinaryIO) -> 
         lines = event_lines(frame.with_columns(texts.slice(offset, SLICE_ROWS)), parts, after=comma)
         if lines.null_count():  # a null where each event needs a value: a verdict or a severity
             row = offset + lines.is_null().arg_max()
-            raise ValueError(f"finding {row} ({findings['finding_id'][row]}): no verdict, severity or known status")
+            raise ValueError(f"finding {row} ({findings['finding_id'][row]}): no verdict or no severity")
         # Each line as it is: never quoted though it holds commas; JSON escapes its line breaks.
         lines.to_frame().write_csv(file, include_header=False, quote_style="never")
     file.write(b"]\n")
