@@ -88,6 +88,20 @@ def json_inert(text: str) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+_JSON_INERT_FROM = [chr(c) for c in (*range(0x7F, 0xA0), *_BIDI)]
+_JSON_INERT_TO = [f"\\u{ord(c):04x}" for c in _JSON_INERT_FROM]
+_JSON_INERT_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _JSON_INERT_FROM) + "]"
+
+
+def json_inert_expr(column: pl.Expr) -> pl.Expr:
+    """:func:`json_inert` as a polars expression over a String column of JSON texts (vectorized;
+    texts without such characters, nearly all, are only scanned). A polars string is valid
+    UTF-8, so it holds no lone surrogate: DEL, C1 and bidi controls are all there is to replace.
+    Example: ``lines.select(json_inert_expr(pl.col("json")))``."""
+    escaped = column.str.replace_many(_JSON_INERT_FROM, _JSON_INERT_TO)
+    return pl.when(column.str.contains(_JSON_INERT_CLASS)).then(escaped).otherwise(column)
+
+
 def dumps(data: object, **kwargs) -> str:
     """``json.dumps`` (UTF-8 text, not ASCII escapes) followed by :func:`json_inert`."""
     return json_inert(json.dumps(data, ensure_ascii=False, **kwargs))

@@ -217,6 +217,12 @@ def comment_text(text: object) -> str:
     return _COMMENT_UNSAFE.sub("?", "" if text is None else str(text))
 
 
+def comment_text_expr(text: pl.Expr) -> pl.Expr:
+    """:func:`comment_text` over a String column (null stays null): the regex engine of polars
+    matches code points, as Python's ``re`` does, so each character becomes one ``?``."""
+    return text.str.replace_all(_COMMENT_UNSAFE.pattern, "?")
+
+
 @dataclass(frozen=True)
 class Block:
     """One rule of a device, as written: its comment lines, its configuration lines, and the

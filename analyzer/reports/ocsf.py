@@ -1,10 +1,12 @@
 """OUTDIR/findings.ocsf.json: every finding as an OCSF Compliance Finding (class 2003).
 
 A SIEM or SOAR that speaks OCSF reads the findings without knowing this tool. One event per
-finding (the rows of ``findings.json``, resolved ones included when there is a baseline), built
-as plain data and written with the json module; the tests validate every event of the samples
-against the OCSF 1.5.0 models of ``py-ocsf-models`` (at 100,000 findings validating them took
-20 s, writing them takes seconds). The mapping (documented in the README, "OCSF findings"):
+finding (the rows of ``findings.json``, resolved ones included when there is a baseline). The
+events exist twice: as plain data here (:func:`ocsf_events`, the reference, which the tests
+validate against the OCSF 1.5.0 models of ``py-ocsf-models``), and as JSON text built with polars
+expressions in :mod:`analyzer.reports.ocsf_json`, which :func:`write` uses (at 144,000 findings
+the data took 6 s to write); a test checks that both give the same events. The values of both
+come from :mod:`analyzer.reports.ocsf_mapping`. The mapping (documented in the README, "OCSF findings"):
 
 - ``finding_info.uid`` is the finding id; ``first_seen_time``/``last_seen_time`` (and the event's
   ``start_time``/``end_time``) its first and last flow, in milliseconds since the epoch; ``time``
@@ -25,129 +27,43 @@ against the OCSF 1.5.0 models of ``py-ocsf-models`` (at 100,000 findings validat
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
 import polars as pl
 
-from .. import __version__
 from ..controls import dumps
 from ..verdicts import VERDICTS
+from . import ocsf_json
+from .ocsf_mapping import (
+    BASELINE_STATUS,
+    CATEGORY_UID,
+    CLASS_UID,
+    COMPLIANCE_STATUS,
+    OCSF_VERSION,
+    RESOLVED_CHECK,
+    SEVERITY_ID,
+    UNMAPPED,
+    Profile,
+    columns,
+    remediation_frame,
+)
 
 OCSF_NAME = "findings.ocsf.json"
-OCSF_VERSION = "1.5.0"
-"""The OCSF schema version of the events: that of the ``py-ocsf-models`` release the tests
-validate them with (a test checks the two agree)."""
 
-CLASS_UID, CATEGORY_UID = 2003, 2  # Compliance Finding, in the Findings category
-
-SEVERITY_ID: dict[str, tuple[int, str]] = {
-    "high": (4, "High"),
-    "medium": (3, "Medium"),
-    "low": (2, "Low"),
-    "info": (1, "Informational"),
-    "none": (1, "Informational"),
-}
-"""The analyzer's severity → OCSF ``severity_id`` and its caption."""
-
-COMPLIANCE_STATUS: dict[str, tuple[int, str]] = {
-    "blocked-required": (3, "Fail"),
-    "required-failed": (3, "Fail"),
-    "unexpected-allowed": (3, "Fail"),
-    "unattributed": (2, "Warning"),  # no host name: the check could not be judged
-    "auth-required": (2, "Warning"),  # a 407 challenge is neither a pass nor a block
-    "unexpected-blocked": (1, "Pass"),  # the device did what the policy wants
-    "required-allowed": (1, "Pass"),
-    "permitted": (1, "Pass"),
-}
-"""Verdict → OCSF ``compliance.status_id`` and its caption (a resolved finding passes)."""
-
-BASELINE_STATUS: dict[str | None, tuple[tuple[int, str], tuple[int, str]]] = {
-    None: ((1, "Create"), (1, "New")),
-    "new": ((1, "Create"), (1, "New")),
-    "persisting": ((2, "Update"), (1, "New")),
-    "resolved": ((3, "Close"), (4, "Resolved")),
-}
-"""Baseline status → (OCSF ``activity_id``, activity name), (finding ``status_id``, status)."""
-
-
-UNMAPPED = (
-    "verdict",
-    "severity",
-    "direction",
-    "host",
-    "address",
-    "port",
-    "scheme",
-    "count",
-    "bytes",
-    "device_rules",
-    "status",
-)
-"""Finding columns kept under ``unmapped`` (``status`` is the baseline status), when not null."""
-
-
-def _remediation_texts(remediation) -> dict[str, str]:
-    """``{finding_id: text}`` from a frame with ``finding_id`` and ``remediation``, or a mapping."""
-    if remediation is None:
-        return {}
-    if isinstance(remediation, pl.DataFrame):
-        rows = remediation.select("finding_id", "remediation").drop_nulls().iter_rows()
-        return {fid: text for fid, text in rows if text}
-    if isinstance(remediation, Mapping):
-        return {fid: text for fid, text in remediation.items() if text}
-    raise TypeError(f"remediation: expected a DataFrame[finding_id, remediation] or a mapping, not {remediation!r}")
-
-
-def _server_resource(server) -> dict:
-    return {
-        "name": server.name,
-        "uid": server.fqdn,
-        "type": "software update server",
-        "labels": [server.role],
-        "data": {
-            "fqdn": server.fqdn,
-            "addresses": list(server.addresses),
-            "role": server.role,
-            "upstream": server.upstream,
-        },
-    }
-
-
-def _columns(findings: pl.DataFrame, policy, policy_wide: str) -> pl.DataFrame:
-    """What each event needs from a finding, computed over the whole frame at once."""
-    servers = {s.name: s.fqdn for s in policy.servers}
-    frame = findings if "status" in findings.columns else findings.with_columns(pl.lit(None, pl.String).alias("status"))
-    remote = pl.coalesce("host", "address", pl.lit("(no destination)"))
-    # A null port or scheme makes its part null, and the concatenation skips null parts.
-    title = pl.concat_str(
-        pl.col("verdict"),
-        pl.lit(": "),
-        pl.col("server"),
-        pl.when(pl.col("direction") == "inbound").then(pl.lit(" <- ")).otherwise(pl.lit(" -> ")),
-        remote,
-        pl.lit(":") + pl.col("port").cast(pl.String),
-        pl.lit(" (") + pl.col("scheme") + pl.lit(")"),
-        ignore_nulls=True,
-    )
-    evidence = pl.col("evidence").fill_null([]).list.drop_nulls()
-    return frame.select(
-        "finding_id",
-        "verdict",
-        "severity",
-        "reason",
-        "server",
-        pl.col("status").cast(pl.String),
-        title.alias("title"),
-        pl.coalesce("entry", pl.lit(policy_wide)).alias("requirement"),
-        pl.col("first_seen").dt.epoch("ms").alias("first_ms"),
-        pl.col("last_seen").dt.epoch("ms").alias("last_ms"),
-        pl.col("server").replace_strict(servers, default=None, return_dtype=pl.String).alias("fqdn"),
-        evidence.list.eval(pl.element().struct.field("file")).list.unique().list.sort().alias("files"),
-        evidence.alias("evidence"),
-        pl.struct(*(pl.col(c) for c in UNMAPPED)).alias("unmapped"),
-    )
+__all__ = [
+    "BASELINE_STATUS",
+    "COMPLIANCE_STATUS",
+    "OCSF_NAME",
+    "OCSF_VERSION",
+    "SEVERITY_ID",
+    "UNMAPPED",
+    "iter_events",
+    "ocsf_events",
+    "write",
+    "write_events",
+]
 
 
 def _observables(fqdn: str | None, unmapped: dict) -> list[dict]:
@@ -176,12 +92,9 @@ def ocsf_events(findings: pl.DataFrame, policy, remediation=None) -> list[dict]:
 
 def iter_events(findings: pl.DataFrame, policy, remediation=None) -> Iterator[dict]:
     """The events of :func:`ocsf_events` one at a time (the writer never holds them all)."""
-    texts = _remediation_texts(remediation)
-    profile = policy.profile
-    resources = {s.name: [_server_resource(s)] for s in policy.servers}
-    standard = [profile.document or profile.title or profile.name]
-    product = {"name": "analyzer", "vendor_name": "analyzer", "version": __version__}
-    policy_wide = f"{profile.name}: destinations the allow-list does not list are blocked"
+    texts = dict(remediation_frame(remediation).iter_rows())
+    parts = Profile.of(policy)
+    standard, product, resources = parts.standard, parts.product, parts.resources
     for (
         fid,
         verdict,
@@ -197,10 +110,10 @@ def iter_events(findings: pl.DataFrame, policy, remediation=None) -> Iterator[di
         files,
         evidence,
         unmapped,
-    ) in _columns(findings, policy, policy_wide).iter_rows():
+    ) in columns(findings, policy, parts.policy_wide).iter_rows():
         (activity_id, activity), (status_id, status_name) = BASELINE_STATUS[status]
         severity_id, severity = SEVERITY_ID[sev]
-        check_id, check = (1, "Pass") if status == "resolved" else COMPLIANCE_STATUS[verdict]
+        check_id, check = RESOLVED_CHECK if status == "resolved" else COMPLIANCE_STATUS[verdict]
         described = VERDICTS[verdict][1]
         finding_info = {"uid": fid, "title": title, "desc": reason, "types": [verdict], "data_sources": files}
         times = {}
@@ -237,7 +150,7 @@ def iter_events(findings: pl.DataFrame, policy, remediation=None) -> Iterator[di
                         "name": requirement,
                         "desc": reason,
                         "standards": standard,
-                        "version": profile.version,
+                        "version": parts.version,
                         "severity": sev,
                         "severity_id": severity_id,
                         "status": check,
@@ -273,6 +186,6 @@ def write(result, outdir: str | Path) -> Path:
     from ..remediation import finding_remediation  # the sentence per finding saying what to change
 
     texts = finding_remediation(result.findings, result.policy)
-    with path.open("w", encoding="utf-8") as file:
-        write_events(iter_events(result.findings, result.policy, texts), file)
+    with path.open("wb") as file:
+        ocsf_json.write_lines(result.findings, result.policy, texts, file)  # the events of iter_events
     return path

@@ -15,6 +15,7 @@ import pytest
 from analyzer.pipeline.check import run_check
 from analyzer.policy import load_policy
 from analyzer.remediation import DEVICES, finding_remediation, remediate, remediation_files, write_remediation
+from analyzer.remediation import text as remediation_text
 from analyzer.remediation.model import comment_text, config_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,6 +166,51 @@ def test_finding_remediation_gives_one_sentence_per_finding(result):
         "Allow IBSUP (198.51.100.30) to reach its upstream server PRI1 (sup-pri1.corp.example.com, 192.0.2.20) "
         "over http on port 8530 (hierarchy pair IBSUP -> PRI1); OUTDIR/remediation/ has the rule for each device."
     )
+
+
+def reference_remediation(findings: pl.DataFrame, policy) -> list[tuple[str, str]]:
+    """The sentences one finding at a time, as plain Python: what finding_remediation computes over the frame."""
+    return [
+        (f["finding_id"], comment_text(remediation_text.sentence(f, policy))) for f in findings.iter_rows(named=True)
+    ]
+
+
+def test_finding_remediation_is_the_sentence_of_each_finding_on_the_samples(result):
+    assert finding_remediation(result.findings, result.policy).rows() == reference_remediation(
+        result.findings, result.policy
+    )
+
+
+HOSTILE = "evil\x1b[31m\u202e\x7f\x85\u00e9\u4f8b\U0001f600\nhttp_access allow all"
+CHANGES = [  # over a sample finding, for each verdict (and no verdict, one that is not known)
+    {},
+    {c: None for c in ("host", "address", "port", "scheme", "reason", "entry", "device_rules", "server")},
+    {"host": "", "address": "", "scheme": "", "device_rules": "", "reason": ""},
+    {"host": HOSTILE, "reason": HOSTILE, "device_rules": HOSTILE, "entry": HOSTILE},
+    {"host": None, "address": HOSTILE, "direction": "inbound", "port": 0},
+    {"server": "NOT-IN-POLICY"},
+    {"server": "IBSUP", "scheme": None},
+    {"server": "IBSUP", "port": None, "entry": None},
+]
+
+
+def test_finding_remediation_is_the_sentence_of_each_finding_for_awkward_values(result):
+    base = result.findings.row(0, named=True)
+    verdicts = [*{f["verdict"] for f in result.findings.iter_rows(named=True)}, "required-failed", "odd", None]
+    rows = [
+        base | change | {"verdict": v, "direction": change.get("direction", "outbound"), "finding_id": f"f{i}-{j}"}
+        for i, change in enumerate(CHANGES)
+        for j, v in enumerate(verdicts)
+    ]
+    findings = pl.DataFrame(rows, schema=result.findings.schema, orient="row")
+    texts = finding_remediation(findings, result.policy)
+    assert texts.schema == pl.Schema({"finding_id": pl.String, "remediation": pl.String})
+    assert texts.rows() == reference_remediation(findings, result.policy)
+    without_rules = findings.drop("device_rules")  # optional: the sentence reads it with f.get
+    assert finding_remediation(without_rules, result.policy).rows() == reference_remediation(
+        without_rules, result.policy
+    )
+    assert finding_remediation(findings.clear(), result.policy).height == 0
 
 
 def test_log_text_cannot_leave_a_comment_or_a_name():

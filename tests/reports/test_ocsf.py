@@ -12,9 +12,10 @@ import pytest
 
 from analyzer.api import write_reports
 from analyzer.cli import main
+from analyzer.controls import json_inert, json_inert_expr
 from analyzer.pipeline.check import run_check
 from analyzer.remediation import finding_remediation
-from analyzer.reports import ocsf
+from analyzer.reports import ocsf, ocsf_json
 from analyzer.verdicts import SEVERITIES, VERDICTS
 from tests.conftest import SAMPLES
 
@@ -172,3 +173,95 @@ def test_no_findings_is_an_empty_array(result, tmp_path):
     buffer = io.StringIO()
     ocsf.write_events(ocsf.iter_events(result.findings.clear(), result.policy), buffer)
     assert json.loads(buffer.getvalue()) == []
+
+
+# The writer builds each event's JSON text with polars expressions (ocsf_json); ocsf_events builds
+# the same events as dicts, the reference: json.dumps of both must be the same text, so the keys,
+# their order, the values and their types agree (1 is not 1.0 nor true).
+
+
+def same_events(written: bytes, reference: list[dict]) -> None:
+    events = json.loads(written)
+    assert len(events) == len(reference)
+    for i, (event, expected) in enumerate(zip(events, reference, strict=True)):
+        assert json.dumps(event) == json.dumps(expected), f"event {i}"
+
+
+def test_the_written_events_are_those_of_ocsf_events_on_the_samples(result, tmp_path):
+    raw = write_reports(result, tmp_path, formats="findings.ocsf.json")[0].read_bytes()
+    texts = finding_remediation(result.findings, result.policy)
+    same_events(raw, ocsf.ocsf_events(result.findings, result.policy, texts))
+
+
+HOSTILE = "evil\x1b[31m\u202e\x7f\x85\x9b\u2028\u2066\x00\n\r\t.test"
+"""C0 (escaped by JSON), DEL, C1 and bidi controls (escaped by json_inert), a line separator."""
+
+AWKWARD = [  # (column: value) over a sample finding; every column not named keeps its value
+    {},
+    {c: None for c in ("host", "address", "port", "scheme", "reason", "entry", "device_rules", "count", "bytes")}
+    | {"evidence": None, "first_seen": None, "last_seen": None, "direction": None, "server": None},
+    {"host": HOSTILE, "reason": 'he said "stop" \\ C:\\temp\\ ' + HOSTILE, "device_rules": HOSTILE},
+    {"host": "bücher.例え.test", "address": "", "reason": "naïve ☃ 😀", "entry": 'entrée "quoted" \\'},
+    {"host": "", "address": "2001:db8::1", "evidence": [], "last_seen": None},  # empty: no observable
+    {"first_seen": None, "server": "NOT-IN-POLICY", "direction": "inbound"},
+    {"evidence": [None, {"file": None, "line": None}, {"file": f"logs/{HOSTILE}.log", "line": 7}]},
+    {"verdict": "unattributed", "severity": "none", "host": None, "scheme": "", "port": 0},
+]
+
+
+@pytest.fixture(scope="module")
+def awkward(result) -> pl.DataFrame:
+    """A finding of the samples changed to each row of AWKWARD, each with a baseline status."""
+    base = result.findings.row(0, named=True)
+    rows = [base | {"finding_id": f"f{i}-{HOSTILE}"} | change for i, change in enumerate(AWKWARD)]
+    frame = pl.DataFrame(rows, schema=result.findings.schema, orient="row")
+    statuses = [None, "new", "persisting", "resolved"]
+    return frame.with_columns(pl.Series("status", [statuses[i % 4] for i in range(frame.height)], pl.String))
+
+
+REMEDIATION = {  # by row of AWKWARD: hostile text, an empty text (none), and none at all
+    0: "Allow it",
+    2: HOSTILE + ' "quoted" \\',
+    3: "",
+}
+
+
+@pytest.mark.parametrize("slice_rows", [1, 3, 20_000], ids=["a slice a row", "uneven slices", "one slice"])
+def test_the_written_events_are_those_of_ocsf_events_for_awkward_values(result, awkward, slice_rows, monkeypatch):
+    monkeypatch.setattr(ocsf_json, "SLICE_ROWS", slice_rows)  # slice edges: the commas between events
+    ids = awkward["finding_id"]
+    texts = pl.DataFrame({"finding_id": [ids[i] for i in REMEDIATION], "remediation": list(REMEDIATION.values())})
+    for remediation in (None, texts, dict(texts.iter_rows())):
+        buffer = io.BytesIO()
+        ocsf_json.write_lines(awkward, result.policy, remediation, buffer)
+        raw = buffer.getvalue()
+        same_events(raw, ocsf.ocsf_events(awkward, result.policy, remediation))
+        lines = raw.decode("utf-8").split("\n")
+        assert lines[0] == "[" and lines[-2:] == ["]", ""] and len(lines) == awkward.height + 3  # one event a line
+        unsafe = {c for c in "".join(lines) if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u202e\u2028\u2066"}
+        assert not unsafe  # C0 escaped as JSON requires, DEL, C1 and bidi controls as json_inert does
+    events = ocsf.ocsf_events(awkward, result.policy, texts)
+    assert events[2]["unmapped"]["host"] == HOSTILE and events[2]["remediation"]["desc"].startswith(HOSTILE)
+    assert "remediation" not in events[3] and "start_time" not in events[4] and events[4]["time"] == 0
+    assert events[1]["unmapped"].keys() == {"verdict", "severity", "status"}  # nulls are left out
+    assert events[1]["resources"] == events[1]["observables"] == events[1]["evidences"] == []
+    assert [o["name"] for o in events[4]["observables"]] == ["resources.uid", "unmapped.address"]
+    assert events[3]["compliance"]["status_id"] == 1 and events[3]["status"] == "Resolved"
+
+
+def test_no_findings_is_an_empty_array_in_the_written_file_too(result):
+    buffer = io.BytesIO()
+    ocsf_json.write_lines(result.findings.clear(), result.policy, None, buffer)
+    assert buffer.getvalue() == b"[\n]\n" and json.loads(buffer.getvalue()) == []
+
+
+def test_a_finding_without_a_severity_is_an_error_not_a_null_event(result):
+    findings = result.findings.head(3).with_columns(pl.Series("severity", ["high", None, "low"]))
+    with pytest.raises(ValueError, match=r"finding 1 \("):
+        ocsf_json.write_lines(findings, result.policy, None, io.BytesIO())
+
+
+def test_json_inert_expr_is_json_inert():
+    texts = [json.dumps(chr(c) + "x", ensure_ascii=False) for c in range(0x3000) if not 0xD800 <= c < 0xE000]
+    frame = pl.DataFrame({"json": [*texts, None]})
+    assert frame.select(json_inert_expr(pl.col("json")))["json"].to_list() == [*map(json_inert, texts), None]
