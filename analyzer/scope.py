@@ -29,7 +29,13 @@ def identities(site: Site) -> pl.DataFrame:
 
 def _lookup(flows: pl.DataFrame, column: str, ids: pl.DataFrame, alias: str) -> pl.Expr:
     """An expression naming the server whose address or FQDN is in ``column`` (else null)."""
-    table = _normalize_addresses(flows[column]).join(ids, left_on="norm", right_on="ident", how="inner")
+    distinct = flows[column].drop_nulls().unique()
+    # Only a value that is an identity once trimmed, lower-cased and without a trailing dot, or
+    # an IPv6 or bracketed text (folded in Python), can name a server: the tens of thousands of
+    # other hosts of a proxy log are dropped before the fold and the join.
+    simple = distinct.str.strip_suffix(".").str.strip_chars().str.to_lowercase()
+    maybe = distinct.filter(simple.is_in(ids["ident"].implode()) | distinct.str.contains(r"[:\[]"))
+    table = _normalize_addresses(maybe).join(ids, left_on="norm", right_on="ident", how="inner")
     if table.is_empty():
         return pl.lit(None, pl.String).alias(alias)
     mapping = dict(zip(table["raw"].to_list(), table["server"].to_list(), strict=True))
