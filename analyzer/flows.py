@@ -301,3 +301,10 @@ def zone_error(tz: str) -> str | None:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return f"unknown time zone '{tz}' (use an IANA name such as 'Europe/Berlin' or 'UTC')"
     return None
+
+
+def compact(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy that owns its strings. Polars string columns are views into the buffers they were
+    cut from, so a few rows kept across chunks (rejects, the partial aggregates of each chunk)
+    would pin every chunk's whole text in memory: 20M Squid lines, 360,000 findings, +600 MB."""
+    return pl.from_arrow(frame.to_arrow())

@@ -18,6 +18,7 @@ from analyzer import aggregates
 from analyzer.check import Plan, check_flows, judge_batch
 from analyzer.errors import InputError
 from analyzer.parsers.base import ParseOptions
+from analyzer.pipeline import check
 from analyzer.pipeline.check import run_check
 from analyzer.pipeline.evidence import attribute, index
 from analyzer.pipeline.read import read_logs
@@ -127,8 +128,30 @@ def assert_streaming_is_at_once(paths: list[str], site: str, tmp_path: Path) -> 
     assert written.equals(judged.sort(key))
 
 
-def test_samples_stream_as_at_once(tmp_path):
+@pytest.mark.parametrize("merge_every", [1, 2, 16])
+def test_samples_stream_as_at_once(merge_every, tmp_path, monkeypatch):
+    # Merged after every file's partial (into the buckets of disjoint keys), every second, or
+    # only at the end (the samples are fewer than 16 chunks).
+    monkeypatch.setattr(check, "MERGE_EVERY", merge_every)
     assert_streaming_is_at_once([str(SAMPLES)], SITE, tmp_path)
+
+
+@pytest.mark.parametrize("n", [1, 3, 8])
+def test_split_partials_merge_back_to_the_whole(n):
+    judged, policy = at_once([str(SAMPLES)], SITE)
+    whole = aggregates.fold(judged)
+    parts = aggregates.split(whole, n)
+    assert len(parts) == n
+    finding_key = ["server", "direction_to_server", "verdict", "_host", "_addr_key", "dst_port", "scheme"]
+    for column, key in (("findings", finding_key), ("destinations", ["destination"])):
+        keys = [set(getattr(p, column).select(key).iter_rows()) for p in parts]
+        assert sum(len(k) for k in keys) == len(set().union(*keys)) == getattr(whole, column).height  # disjoint
+        assert n == 1 or sum(1 for k in keys if k) > 1  # and spread
+    again = aggregates.merge(*parts)
+    assert aggregates.findings_of(again).equals(aggregates.findings_of(whole))
+    assert aggregates.coverage_of(again, policy).equals(aggregates.coverage_of(whole, policy))
+    assert aggregates.summary_of(again) == aggregates.summary_of(whole)
+    assert again.minutes.sort("minute").equals(whole.minutes.sort("minute"))
 
 
 @pytest.mark.parametrize(

@@ -47,6 +47,7 @@ from .partial import (
     fold,
     merge,
     remote_side,
+    split,
 )
 from .schemas import COVERAGE_SCHEMA, FINDINGS_SCHEMA
 from .series import MAX_BINS, TimeRange, bin_width, bucket_of, main_range, timeline_series, top_destinations
@@ -74,6 +75,7 @@ __all__ = [
     "merge",
     "remote_side",
     "result_fields",
+    "split",
     "summarize",
     "summary_of",
     "timeline_series",

@@ -30,7 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from .. import attribution
-from ..aggregates import FINDINGS_SCHEMA, Partial, fold, merge, result_fields
+from ..aggregates import FINDINGS_SCHEMA, Partial, fold, merge, result_fields, split
 from ..baseline import load_baseline
 from ..check import CheckResult, FlowsFile, Plan, Progress, check_flows, in_window, judge_batch
 from ..flows import FLOW_SCHEMA, empty_flows, empty_rejects
@@ -49,6 +49,10 @@ BATCH_ROWS = 256 * 1024
 MERGE_EVERY = 16
 """Partials folded from chunks are merged this many at a time (merging after every chunk would
 re-sort the growing aggregates each time)."""
+BUCKETS = 8
+"""The merged aggregates are kept in this many buckets of disjoint keys
+(:func:`analyzer.aggregates.split`), each merged with its share of the new partials: a merge
+while reading copies an eighth of the findings, not all of them."""
 
 
 def run_check(
@@ -132,6 +136,7 @@ class _LocalRun:
         self.spool: FrameWriter | None = None
         self.dns: list[pl.DataFrame] = []
         self.pending: list[Partial] = []
+        self.buckets: list[Partial] = []
         self.total = 0
         self.nameable = evidence.nameable()  # flows attribution may name: set aside until the index
 
@@ -174,7 +179,16 @@ class _LocalRun:
     def _add(self, partial: Partial) -> None:
         self.pending.append(partial)
         if len(self.pending) >= MERGE_EVERY:
-            self.pending = [merge(*self.pending)]
+            parts = split(merge(*self.pending), BUCKETS)
+            self.pending = []
+            if not self.buckets:
+                self.buckets = parts
+                return
+            for i, part in enumerate(parts):  # one bucket at a time: the old one goes before the next
+                self.buckets[i] = merge(self.buckets[i], part)
+
+    def _merged(self) -> Partial:
+        return merge(*self.buckets, *self.pending)
 
     # --- the evidence and judging passes -------------------------------------------------------
 
@@ -182,7 +196,7 @@ class _LocalRun:
         self.writer.close()
         if self.spool is None:
             self.part.replace(self.out)
-            return merge(*self.pending)
+            return self._merged()
         self.spool.close()
         spooled = pl.scan_parquet(self.spool_path, glob=False)
         written = pl.scan_parquet(self.part, glob=False)
@@ -208,7 +222,7 @@ class _LocalRun:
                 self._add(partial)
                 done += batch.height
                 self._tell("judging", done, total)
-        return merge(*self.pending)
+        return self._merged()
 
     def _tell(self, stage: str, done: int, total: int) -> None:
         if self.progress is not None:

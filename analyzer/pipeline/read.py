@@ -14,7 +14,7 @@ import polars as pl
 
 from .. import parsers
 from ..errors import AnalyzerError, InputError
-from ..flows import FILES_SCHEMA, conform_flows, empty_flows, empty_rejects, zone_error
+from ..flows import FILES_SCHEMA, compact, conform_flows, empty_flows, empty_rejects, zone_error
 from ..parsers.base import ParseContext, Parsed, ParseOptions, ParseOutput, Parser, Resume
 from ..sources import CHUNK_BYTES, LineChunk, SourceFile, expand, is_plain, iter_chunks, read_head
 from .concurrency import mapper, ordered_map, prefetch
@@ -202,12 +202,6 @@ def choose_parser(src: SourceFile, head: list[str], forced: Parser | None, optio
         if src.from_folder:
             return None
         raise
-
-
-def compact(frame: pl.DataFrame) -> pl.DataFrame:
-    """A copy that owns its strings. Polars string columns are views into the buffers they were
-    cut from, so a few rejects kept across chunks would pin every chunk's whole text in memory."""
-    return pl.from_arrow(frame.to_arrow())
 
 
 def _blank_only(src: SourceFile, head: list[str]) -> FileSummary | None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from ... import parsers
-from ...flows import conform_flows
+from ...flows import compact, conform_flows
 from ...parsers.base import ParseContext, ParseOptions
 from ...pipeline import read
 from ...pipeline.concurrency import produced
@@ -169,7 +169,7 @@ def read_split(split: Split, options: ParseOptions, sink: Sink) -> tuple[FileSum
             out = parser.parse(frame, ctx)
         read.account(summary, frame.height, errors, out)
         if out.rejects.height:
-            rejects.append(read.compact(out.rejects))
+            rejects.append(compact(out.rejects))
         if out.records.height:
             sink(parser.kind, conform_flows(out.records) if parser.kind == "flows" else out.records)
     return summary, rejects
