@@ -34,6 +34,7 @@ from ..match import _fits, match_hosts
 from ..policy import Policy
 from ..verdicts import SEVERITY_RANK, VERDICTS
 from .ambiguous import AMBIGUOUS, rank
+from .buckets import split
 from .partial import (
     DEVICE_RULES_MAX,
     EVIDENCE_LINES,
@@ -47,7 +48,6 @@ from .partial import (
     fold,
     merge,
     remote_side,
-    split,
 )
 from .schemas import COVERAGE_SCHEMA, FINDINGS_SCHEMA
 from .series import MAX_BINS, TimeRange, bin_width, bucket_of, main_range, timeline_series, top_destinations
