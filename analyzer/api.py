@@ -223,14 +223,9 @@ def write_reports(
             raise UnknownNameError("report format", name, WRITERS)
     folder = Path(outdir)
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for done, name in enumerate(names):
-        if progress is not None:
-            progress("reports", done, len(names))
-        written.append(WRITERS[name](result, folder))
-    if progress is not None:
-        progress("reports", len(names), len(names))
-    return written
+    from .reports.lanes import run_writers
+
+    return run_writers(result, folder, names, progress)
 
 
 # --- pandas --------------------------------------------------------------------------------------
