@@ -233,10 +233,11 @@ def check_spark(
     got = read_parts.value
     if sorted(got) != list(range(len(splits))):
         raise AnalyzerError(f"internal error: {len(got)} of {len(splits)} splits came back from the reading pass")
-    read, index = _gather(splits, got, opts, answer_window, use_ttl)
+    todo = [i for i in range(len(splits)) if got[i].get("nameable")]
+    # The index only when some split holds flows to name (a proxy log's flows name their hosts).
+    read, index = _gather(splits, got, opts, answer_window, use_ttl, with_index=bool(todo))
     tell("evidence", 1, 1)
     partials = [got[i]["partial"] for i in range(len(splits))]
-    todo = [i for i in range(len(splits)) if got[i]["nameable"]]
     if todo:
         plan = Plan(policy, window, index)
         size = len(pickle.dumps(plan))
@@ -294,9 +295,11 @@ def _gather(
     opts: ParseOptions,
     answer_window: timedelta = attribution.DEFAULT_WINDOW,
     use_ttl: bool = False,
+    with_index: bool = True,
 ):
     """The reading pass's parts on the driver: file summaries (parts of a file added in order),
-    rejects and DNS records in input order, and the attribution index."""
+    rejects and DNS records in input order, and the attribution index (None without
+    ``with_index``: the evidence is then not even decoded)."""
     files: list[FileSummary] = []
     rejects, dns, evidence = [], [], []
     last_file = None
@@ -313,7 +316,7 @@ def _gather(
         for name, into in (("rejects", rejects), ("dns", dns)):
             if name in parts:
                 into.append(from_ipc(parts[name]))
-        if "evidence" in parts:
+        if with_index and "evidence" in parts:
             evidence.append(evidence_from_bytes(parts["evidence"]))
     # A file named explicitly of which no line parses is an error locally too (read.read_file).
     named = {s.file.name for s in splits if not s.whole and not s.file.from_folder}
@@ -322,13 +325,15 @@ def _gather(
             first = next(r for r in rejects if r.height and r["source_file"][0] == f.file)
             raise nothing_parses(f, first["reason"][0])
     dns_frame = pl.concat(dns, how="vertical") if dns else None
-    index = attribution.index_of(
-        attribution.combine(evidence),
-        dns_frame,
-        declared=parsers.declared_evidence(),
-        window=answer_window,
-        use_ttl=use_ttl,
-    )
+    index = None
+    if with_index:
+        index = attribution.index_of(
+            attribution.combine(evidence),
+            dns_frame,
+            declared=parsers.declared_evidence(),
+            window=answer_window,
+            use_ttl=use_ttl,
+        )
     read = ReadResult(
         flows=empty_flows(),
         rejects=pl.concat(rejects, how="vertical") if rejects else empty_rejects(),

@@ -87,17 +87,21 @@ def flow_evidence(flows: pl.DataFrame) -> attribution.EvidenceParts:
 
 
 def evidence_bytes(parts: list[attribution.EvidenceParts]) -> bytes:
-    """A split's evidence parts, combined, as bytes (each frame as Arrow IPC)."""
+    """A split's evidence parts, combined, as bytes (each frame as Arrow IPC). The pairs travel
+    with their sighting times grouped per pair: Squid's next hops give one pair per line, whose
+    rows repeated the host, address and file name (5M realistic lines: the tasks' results
+    outgrew the driver's memory, "TaskResultLost"); a time is 8 bytes."""
     one = attribution.combine(parts)
     sessions = {keys: ipc(frame) for keys, frame in one.sessions.items()}
-    return pickle.dumps((sessions, ipc(one.pairs.unique(maintain_order=True)), one.ip_only, one.carriers))
+    pairs = one.pairs.unique()
+    grouped = pairs.group_by([c for c in pairs.columns if c != "time"]).agg(pl.col("time").sort())
+    return pickle.dumps((sessions, ipc(grouped), pairs.columns, one.ip_only, one.carriers))
 
 
 def evidence_from_bytes(data: bytes) -> attribution.EvidenceParts:
-    sessions, pairs, ip_only, carriers = pickle.loads(data)
-    return attribution.EvidenceParts(
-        {keys: from_ipc(b) for keys, b in sessions.items()}, from_ipc(pairs), ip_only, carriers
-    )
+    sessions, grouped, columns, ip_only, carriers = pickle.loads(data)
+    pairs = from_ipc(grouped).explode("time").select(columns)
+    return attribution.EvidenceParts({keys: from_ipc(b) for keys, b in sessions.items()}, pairs, ip_only, carriers)
 
 
 def read_task(

@@ -8,6 +8,7 @@ import random
 import polars as pl
 import pytest
 
+from analyzer import attribution
 from analyzer.aggregates import findings_of, fold, merge
 from analyzer.check import Plan, judge_batch
 from analyzer.engines.spark import splits as splitting
@@ -100,3 +101,18 @@ def test_partials_survive_bytes():
     back = tasks.partial_from_bytes(tasks.partial_bytes(partial))
     assert findings_of(back).equals(findings_of(partial))
     assert findings_of(merge(back, fold(judged.head(0)))).equals(findings_of(fold(judged)))
+
+
+def test_evidence_travels_compact_and_comes_back_whole():
+    # Squid next hops and PAN-OS URL sessions: the pairs and sessions the index is built from.
+    flows = read_logs([str(SAMPLES / "squid"), str(SAMPLES / "paloalto")]).flows
+    parts = tasks.flow_evidence(flows)
+    assert parts.pairs.height > 0
+    repeated = pl.concat([parts.pairs, parts.pairs.head(3)])  # duplicate sightings travel once
+    data = tasks.evidence_bytes([attribution.EvidenceParts(parts.sessions, repeated, True, True)])
+    back = tasks.evidence_from_bytes(data)
+    key = list(parts.pairs.columns)
+    assert back.pairs.columns == key
+    assert back.pairs.sort(key, nulls_last=True).equals(parts.pairs.unique().sort(key, nulls_last=True))
+    assert back.sessions.keys() == parts.sessions.keys()
+    assert (back.ip_only, back.carriers) == (True, True)
