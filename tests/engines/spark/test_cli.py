@@ -114,6 +114,23 @@ def test_check_through_a_standalone_cluster_matches_local(standalone, tmp_path):
     assert sorted(p.name for p in (tmp_path / "spark" / "flows").glob("day=*"))[0] == "day=2026-11-02"
 
 
+def test_spark_submit_runs_the_readme_job_file(standalone, tmp_path):
+    # The README's recipe: a two-line job file, the master given to spark-submit, not to analyzer.
+    job = tmp_path / "job.py"
+    job.write_text("from analyzer.__main__ import main\n\nmain()\n", encoding="utf-8")
+    logs = str(SAMPLES / "squid")
+    local = _analyzer("check", logs, "--site", SITE, "-o", str(tmp_path / "local"), "-q")
+    conf = ["spark.driver.host=127.0.0.1", "spark.driver.bindAddress=127.0.0.1", "spark.executor.memory=512m"]
+    conf += ["spark.cores.max=1"]
+    submit = [str(BIN / "spark-submit"), "--master", standalone, *(x for c in conf for x in ("--conf", c)), str(job)]
+    args = ["check", logs, "--site", SITE, "-o", str(tmp_path / "spark"), "-q", "--engine", "spark"]
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "PYSPARK_PYTHON": sys.executable}
+    got = subprocess.run([*submit, *args], capture_output=True, text=True, env=env, timeout=900)
+    assert got.returncode == local.returncode, got.stderr[-3000:]
+    assert (tmp_path / "spark" / "findings.json").read_bytes() == (tmp_path / "local" / "findings.json").read_bytes()
+    assert list((tmp_path / "spark" / "flows").glob("day=*"))
+
+
 def _without(tmp_path: Path, hide: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "PYTHONPATH")}
     if hide == "java":
