@@ -177,3 +177,20 @@ def test_every_real_log(spark, real_logs, tmp_path):
     paths = _real_logs()
     assert len(paths) >= 8
     assert_same(spark, [str(p) for p in paths], _site_for(paths, tmp_path), tmp_path, split_bytes=4096)
+
+
+def test_the_session_keeps_its_own_write_settings(spark, tmp_path):
+    # The flows dataset is written without the planned write's sort; the session's settings are
+    # the user's again afterwards (set, or unset, as they were).
+    from analyzer.engines.spark.engine import CONCURRENT_WRITERS
+
+    planned, writers = CONCURRENT_WRITERS
+    spark.conf.set(planned, "true")
+    spark.conf.unset(writers)
+    try:
+        got = check_spark(spark, [str(SAMPLES / "squid")], SITE, output=tmp_path / "out")
+        assert got.flows.count() == got.flow_count
+        assert spark.conf.get(planned) == "true"
+        assert spark.conf.get(writers, None) in (None, "0")
+    finally:
+        spark.conf.unset(planned)
